@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# local-services.sh - install (if missing) and start a throwaway RabbitMQ + PostgreSQL
+# on loopback, without systemd and without Docker. Idempotent: a second run while
+# they are up only re-checks them and prints the connection strings again.
+#
+#   ./local-services.sh            # install if needed, start, print connection strings
+#   ./local-services.sh --reset    # wipe the state dir first (fresh broker + cluster)
+#   eval "$(./local-services.sh --env)"   # start, then export UNICODE_* variables into the shell
+#
+# Everything lives under $LOCAL_SERVICES_DIR (default <repo>/.local-services, git-ignored).
+# Stop with stop-local-services.sh (same LOCAL_SERVICES_DIR).
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+STATE_DIR=${LOCAL_SERVICES_DIR:-$REPO_ROOT/.local-services}
+RMQ_PORT=${RMQ_PORT:-5672}
+RMQ_MGMT_PORT=${RMQ_MGMT_PORT:-15672}
+RMQ_DIST_PORT=${RMQ_DIST_PORT:-25672}
+RMQ_MANAGEMENT=${RMQ_MANAGEMENT:-0}          # 0 = no rabbitmq_management plugin (start ~1 s, stop ~5 s faster)
+RMQ_USER=${RMQ_USER:-unicode}
+RMQ_PASS=${RMQ_PASS:-unicode}
+RMQ_VHOST=${RMQ_VHOST:-unicode}
+PG_PORT=${PG_PORT:-5432}
+PG_USER=${PG_USER:-unicode}
+PG_PASS=${PG_PASS:-unicode}
+PG_DB=${PG_DB:-unicode}
+START_TIMEOUT=${START_TIMEOUT:-120}          # seconds to wait for each service
+# RabbitMQ closes a channel whose delivery stays unacknowledged longer than consumer_timeout
+# (30 min by default). UniCode's trainers hold their delivery for the whole job (prefetch 1),
+# so the broker must allow more than the longest job: 7 days by default here. Users' brokers
+# need the same setting (README "Running on your own broker").
+RMQ_CONSUMER_TIMEOUT_MS=${RMQ_CONSUMER_TIMEOUT_MS:-604800000}
+
+PRINT_ENV=0
+RESET=0
+for a in "$@"; do
+  case "$a" in
+    --env) PRINT_ENV=1 ;;
+    --reset) RESET=1 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $a" >&2; exit 2 ;;
+  esac
+done
+
+log() { echo "[local-services] $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1f", b-a}'; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]; }   # zombies count as gone
+
+RMQ_DIR=$STATE_DIR/rabbitmq
+PG_DIR=$STATE_DIR/postgres
+# PostgreSQL refuses to run as root and runs as 'postgres', which must be able to reach its data
+# directory. If a parent of the repository is not traversable (a checkout under /root, say), the
+# cluster goes to /var/tmp instead, under a name derived from the state dir; settings.env records it.
+pg_dir_reachable() { [ "$(id -u)" != 0 ] || runuser -u postgres -- test -x "$(dirname "$1")" 2>/dev/null; }
+if [ -f "$STATE_DIR/settings.env" ] && grep -q '^PG_DIR=' "$STATE_DIR/settings.env"; then
+  PG_DIR=$(sed -n 's/^PG_DIR=//p' "$STATE_DIR/settings.env")
+elif [ -d "$STATE_DIR" ] || mkdir -p "$STATE_DIR" 2>/dev/null; then
+  chmod 755 "$STATE_DIR"
+  if ! pg_dir_reachable "$PG_DIR"; then
+    PG_DIR=/var/tmp/unicode-postgres-$(echo "$STATE_DIR" | sha256sum | cut -c1-12)
+  fi
+fi
+RMQ_NODE=rabbit@localhost
+
+# ---------------------------------------------------------------- install
+pg_bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true)
+  [ -n "$d" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/initdb" ] && echo "$d"
+}
+
+install_missing() {
+  local pkgs=()
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || pkgs+=(rabbitmq-server)
+  pg_bindir >/dev/null || pkgs+=(postgresql)
+  if [ "$RMQ_MANAGEMENT" = 1 ] && ! command -v curl >/dev/null; then pkgs+=(curl); fi
+  [ ${#pkgs[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || die "need root to apt-get install ${pkgs[*]}"
+  local t0; t0=$(now)
+  # Keep the packages' maintainer scripts from starting system-wide daemons
+  # (rabbitmq on 5672, the 'main' PostgreSQL cluster on 5432) where there is no systemd.
+  local made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; made_policy=1
+  fi
+  log "installing: ${pkgs[*]}"
+  local rc=0
+  { apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+      --no-install-recommends "${pkgs[@]}"; } >"$STATE_DIR/apt-install.log" 2>&1 || rc=$?
+  [ $made_policy = 1 ] && rm -f /usr/sbin/policy-rc.d
+  [ $rc = 0 ] || { tail -20 "$STATE_DIR/apt-install.log" >&2; die "apt-get failed (rc=$rc)"; }
+  log "installed in $(elapsed "$t0") s"
+}
+
+# ---------------------------------------------------------------- rabbitmq
+rmq_env() {
+  export HOME="$RMQ_DIR"                         # .erlang.cookie lives here
+  export RABBITMQ_CONF_ENV_FILE="$RMQ_DIR/rabbitmq-env.conf"   # ignore /etc/rabbitmq/rabbitmq-env.conf
+  export RABBITMQ_CONFIG_FILE="$RMQ_DIR/rabbitmq"              # -> rabbitmq.conf
+  export RABBITMQ_ADVANCED_CONFIG_FILE="$RMQ_DIR/advanced.config"
+  export RABBITMQ_NODENAME="$RMQ_NODE"
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  export RABBITMQ_NODE_PORT="$RMQ_PORT"
+  export RABBITMQ_DIST_PORT="$RMQ_DIST_PORT"
+  export RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia"
+  export RABBITMQ_LOG_BASE="$RMQ_DIR/log"
+  export RABBITMQ_PID_FILE="$RMQ_DIR/rabbit.pid"
+  export RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_DIR/enabled_plugins"
+  export ERL_EPMD_ADDRESS=127.0.0.1
+}
+
+amqp_ready() {   # the broker answers the AMQP 0-9-1 protocol header with a Connection.Start frame (0x01)
+  local b
+  b=$(timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$RMQ_PORT; printf 'AMQP\x00\x00\x09\x01' >&3; head -c 1 <&3" 2>/dev/null | od -An -tx1 | tr -d ' \n') || true
+  [ "$b" = 01 ]
+}
+
+mgmt_ready() {
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -m 3 -u "$RMQ_USER:$RMQ_PASS" \
+        "http://127.0.0.1:$RMQ_MGMT_PORT/api/vhosts/$RMQ_VHOST")" = 200 ]
+}
+
+start_rabbitmq() {
+  local t0; t0=$(now)
+  local pid; pid=$(cat "$RMQ_DIR/rabbit.pid" 2>/dev/null || true)
+  local want="$RMQ_USER:$RMQ_PASS:$RMQ_VHOST"
+  if alive "$pid" && amqp_ready; then
+    [ "$(cat "$RMQ_DIR/creds" 2>/dev/null)" = "$want" ] ||
+      die "rabbitmq is running with other RMQ_USER/RMQ_PASS/RMQ_VHOST; run stop-local-services.sh first"
+    log "rabbitmq already running (beam pid $pid)"; return 0
+  fi
+  alive "$pid" && die "rabbitmq pid $pid exists but does not answer AMQP on $RMQ_PORT; run stop-local-services.sh"
+  for p in "$RMQ_PORT" "$RMQ_DIST_PORT"; do
+    port_open "$p" && die "127.0.0.1:$p is already in use by another process (set RMQ_PORT/RMQ_DIST_PORT)"
+  done
+  [ "$RMQ_MANAGEMENT" = 1 ] && port_open "$RMQ_MGMT_PORT" && die "127.0.0.1:$RMQ_MGMT_PORT already in use (set RMQ_MGMT_PORT or RMQ_MANAGEMENT=0)"
+
+  mkdir -p "$RMQ_DIR/log" "$RMQ_DIR/mnesia"
+  # users/vhost from rabbitmq.conf are only applied to an empty database: start fresh if they changed
+  if [ -f "$RMQ_DIR/creds" ] && [ "$(cat "$RMQ_DIR/creds")" != "$want" ]; then
+    log "rabbitmq credentials changed: wiping $RMQ_DIR/mnesia"; rm -rf "$RMQ_DIR/mnesia"; mkdir -p "$RMQ_DIR/mnesia"
+  fi
+  echo "$want" > "$RMQ_DIR/creds"
+  : > "$RMQ_DIR/rabbitmq-env.conf"
+  cat > "$RMQ_DIR/rabbitmq.conf" <<EOF
+listeners.tcp.default = 127.0.0.1:$RMQ_PORT
+loopback_users = none
+default_vhost = $RMQ_VHOST
+default_user = $RMQ_USER
+default_pass = $RMQ_PASS
+default_user_tags.administrator = true
+default_permissions.configure = .*
+default_permissions.read = .*
+default_permissions.write = .*
+consumer_timeout = $RMQ_CONSUMER_TIMEOUT_MS
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $RMQ_MGMT_PORT
+log.file.level = info
+EOF
+  if [ "$RMQ_MANAGEMENT" = 1 ]; then echo '[rabbitmq_management].' ; else echo '[].'; fi > "$RMQ_DIR/enabled_plugins"
+
+  rmq_env
+  # epmd (Erlang port mapper, 4369) outlives the broker if erl starts it as a daemon;
+  # start our own foreground copy so the stop script can end it by PID.
+  if ! port_open 4369; then
+    setsid nohup /usr/bin/epmd -address 127.0.0.1 >"$RMQ_DIR/log/epmd.out" 2>&1 </dev/null 9>&- &
+    echo $! > "$RMQ_DIR/epmd.pid"
+    for _ in $(seq 1 50); do port_open 4369 && break; sleep 0.1; done
+  else
+    rm -f "$RMQ_DIR/epmd.pid"          # someone else's epmd: share it, never stop it
+  fi
+  rm -f "$RMQ_DIR/rabbit.pid"
+  # run the broker directly (not /usr/sbin/rabbitmq-server, which su's to the 'rabbitmq' user
+  # and uses /var/lib/rabbitmq); works as root or as any user that owns $RMQ_DIR
+  setsid nohup /usr/lib/rabbitmq/bin/rabbitmq-server >"$RMQ_DIR/log/server.out" 2>&1 </dev/null 9>&- &
+  echo $! > "$RMQ_DIR/server.shpid"
+  local shpid=$!
+  local deadline=$(( $(date +%s) + START_TIMEOUT ))
+  until amqp_ready; do
+    if ! alive "$shpid"; then tail -30 "$RMQ_DIR/log/server.out" >&2; die "rabbitmq exited during startup"; fi
+    [ "$(date +%s)" -lt "$deadline" ] || { tail -30 "$RMQ_DIR/log/server.out" >&2; die "rabbitmq not ready after ${START_TIMEOUT}s"; }
+    sleep 0.25
+  done
+  log "rabbitmq AMQP ready on 127.0.0.1:$RMQ_PORT after $(elapsed "$t0") s (beam pid $(cat "$RMQ_DIR/rabbit.pid" 2>/dev/null))"
+  if [ "$RMQ_MANAGEMENT" = 1 ]; then
+    until mgmt_ready; do
+      [ "$(date +%s)" -lt "$deadline" ] || die "rabbitmq management API not ready after ${START_TIMEOUT}s"
+      sleep 0.25
+    done
+    log "rabbitmq management API ready on http://127.0.0.1:$RMQ_MGMT_PORT after $(elapsed "$t0") s"
+  fi
+}
+
+# ---------------------------------------------------------------- postgresql
+as_pg_owner() {   # run a command as the cluster owner: 'postgres' when we are root, else ourselves
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+  local t0; t0=$(now)
+  local bindir; bindir=$(pg_bindir) || die "PostgreSQL binaries not found under /usr/lib/postgresql"
+  local data="$PG_DIR/data"
+  mkdir -p "$PG_DIR"
+  if [ "$(id -u)" = 0 ]; then
+    chown postgres:postgres "$PG_DIR"
+    runuser -u postgres -- test -w "$PG_DIR" ||
+      die "user 'postgres' cannot reach $PG_DIR (a parent directory is not o+x); pick another LOCAL_SERVICES_DIR"
+  fi
+  if [ ! -s "$data/PG_VERSION" ]; then
+    as_pg_owner "$bindir/initdb" -D "$data" -U postgres -A trust --auth-host=scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+    # throwaway cluster: trade durability for speed
+    cat >> "$data/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_DIR'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 200
+EOF
+    log "initdb done in $(elapsed "$t0") s"
+  fi
+  if as_pg_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    log "postgresql already running (pid $(head -1 "$data/postmaster.pid"))"
+  else
+    port_open "$PG_PORT" && die "127.0.0.1:$PG_PORT is already in use by another process (set PG_PORT)"
+    as_pg_owner "$bindir/pg_ctl" -D "$data" -l "$PG_DIR/server.log" -w -t "$START_TIMEOUT" \
+      -o "-p $PG_PORT" start >/dev/null 9>&- || { tail -30 "$PG_DIR/server.log" >&2; die "pg_ctl start failed"; }
+    log "postgresql ready on 127.0.0.1:$PG_PORT after $(elapsed "$t0") s (pid $(head -1 "$data/postmaster.pid"))"
+  fi
+  # idempotent role + database (password re-set every time, so changing PG_PASS just works)
+  local psql=(psql -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres)
+  as_pg_owner "${psql[@]}" -v u="$PG_USER" -v p="$PG_PASS" -v db="$PG_DB" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'u') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'u') \gexec
+SELECT format('ALTER ROLE %I WITH LOGIN CREATEDB PASSWORD %L', :'u', :'p') \gexec
+SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'u') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
+SQL
+}
+
+# ---------------------------------------------------------------- main
+T0=$(now)
+if [ $RESET = 1 ] && [ -d "$STATE_DIR" ]; then
+  "$(dirname "$0")/stop-local-services.sh" --purge >&2 || true
+fi
+mkdir -p "$STATE_DIR"
+chmod 755 "$STATE_DIR"
+# fd 9 = lock; every long-lived child below is started with 9>&- so it does not inherit the lock
+exec 9>"$STATE_DIR/.lock"
+flock -w 120 9 || die "another local-services.sh holds $STATE_DIR/.lock"
+install_missing
+# keep the two pieces' settings where the stop script finds them
+cat > "$STATE_DIR/settings.env" <<EOF
+RMQ_PORT=$RMQ_PORT
+RMQ_NODE=$RMQ_NODE
+PG_PORT=$PG_PORT
+PG_DIR=$PG_DIR
+EOF
+start_postgres
+start_rabbitmq
+
+AMQP_URI="amqp://$RMQ_USER:$RMQ_PASS@127.0.0.1:$RMQ_PORT/$RMQ_VHOST"
+PG_CS="Host=127.0.0.1;Port=$PG_PORT;Database=$PG_DB;Username=$PG_USER;Password=$PG_PASS"
+PG_URI="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/$PG_DB"
+cat > "$STATE_DIR/connection.env" <<EOF
+export UNICODE_RABBITMQ_HOST=127.0.0.1
+export UNICODE_RABBITMQ_PORT=$RMQ_PORT
+export UNICODE_RABBITMQ_VHOST=$RMQ_VHOST
+export UNICODE_RABBITMQ_USER=$RMQ_USER
+export UNICODE_RABBITMQ_PASS=$RMQ_PASS
+export UNICODE_RABBITMQ_URI='$AMQP_URI'
+export UNICODE_RABBITMQ_MGMT='http://127.0.0.1:$RMQ_MGMT_PORT'
+export UNICODE_PG='$PG_CS'
+export UNICODE_PG_URI='$PG_URI'
+export UNICODE_PG_ADMIN_HOST='$PG_DIR'
+EOF
+log "all services ready in $(elapsed "$T0") s; state in $STATE_DIR"
+if [ $PRINT_ENV = 1 ]; then
+  cat "$STATE_DIR/connection.env"
+else
+  cat <<EOF
+RabbitMQ AMQP : $AMQP_URI
+RabbitMQ mgmt : http://127.0.0.1:$RMQ_MGMT_PORT  (user $RMQ_USER)  [RMQ_MANAGEMENT=$RMQ_MANAGEMENT]
+PostgreSQL    : $PG_CS
+PostgreSQL URI: $PG_URI
+psql          : PGPASSWORD=$PG_PASS psql -h 127.0.0.1 -p $PG_PORT -U $PG_USER $PG_DB
+rabbitmqctl   : HOME=$RMQ_DIR /usr/lib/rabbitmq/bin/rabbitmqctl -n $RMQ_NODE status
+env file      : source $STATE_DIR/connection.env
+EOF
+fi

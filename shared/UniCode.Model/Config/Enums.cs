@@ -1,0 +1,50 @@
+namespace UniCode.Model.Config;
+
+/// <summary>Floating-point type of parameters, buffers and activations.</summary>
+public enum Precision
+{
+    /// <summary>UniCode's default.</summary>
+    Float32,
+    /// <summary>What the reference runs everywhere (REFERENCE-SPEC §5h).</summary>
+    Float64,
+}
+
+/// <summary>How Multi-Modal EMA (Eq. 7) forms the cross-modal part of each code's update.</summary>
+public enum EmaForm
+{
+    /// <summary>Reference: the other modalities' detached semantic vectors at the same (b, t).</summary>
+    Reference,
+    /// <summary>Paper Eq. 7: a cross-attention summary of the other modality's sequence.</summary>
+    CrossAttention,
+}
+
+/// <summary>Which codes the code reset (paper §3.3) keeps alive.</summary>
+public enum ResetRule
+{
+    /// <summary>Reference: a code chosen by any modality within the window is active.</summary>
+    AnyModality,
+    /// <summary>Paper: a code must be chosen by every modality within the window.</summary>
+    AllModalities,
+}
+
+/// <summary>How the pre-training loop interleaves the CLUB estimator with the encoder.</summary>
+public enum TrainingLoop
+{
+    /// <summary>Reference HEAD: one encoder forward per batch.</summary>
+    Head,
+    /// <summary>Paper-era reference (until 2024-12): the encoder forward is re-run in each CLUB iteration (6 per batch).</summary>
+    PaperEra,
+}
+
+/// <summary>The methods compared in the paper's Table 1, built from the same parts.</summary>
+public enum Method
+{
+    /// <summary>Plain shared-codebook VQ (§4.1): reconstruction + self commitment, plain EMA, no reset.</summary>
+    Baseline,
+    /// <summary>Baseline + the CMCM loss (Liu et al. 2022).</summary>
+    Cmcm,
+    /// <summary>CMCM + DCID (CLUB and Cross-CPC).</summary>
+    DcidCmcm,
+    /// <summary>The full model: DCID + CMCM + Multi-Modal EMA + code reset.</summary>
+    UniCode,
+}
