@@ -1,0 +1,43 @@
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace UniCode.Model.Losses;
+
+/// <summary>
+/// Cross-Modal Code Matching (Liu et al. 2022; REFERENCE-SPEC §1.5 step 6): the code distributions of the
+/// same clip in two modalities should match each other better than those of other clips in the batch.
+/// </summary>
+public static class CmcmLoss
+{
+    private const double LogGuard = 1e-10;
+
+    /// <summary>
+    /// One modality pair, P_A and P_B [B,L] → scalar. S[i,j] = Σ_k P_A[i,k]·log P_B[j,k] + Σ_k P_B[i,k]·log P_A[j,k];
+    /// loss = mean_i −log softmax_j(S[i,:])[i] (row softmax only; S is symmetric in A and B).
+    /// </summary>
+    public static Tensor Pair(Tensor pA, Tensor pB)
+    {
+        ArgumentNullException.ThrowIfNull(pA);
+        ArgumentNullException.ThrowIfNull(pB);
+        if (pA.dim() != 2 || pB.dim() != 2 || pA.shape[0] != pB.shape[0] || pA.shape[1] != pB.shape[1])
+            throw new ArgumentException($"CmcmLoss.Pair: pA [{string.Join(",", pA.shape)}] and pB [{string.Join(",", pB.shape)}]: expected two [B,L] tensors of the same shape");
+        var s = pA.matmul(pB.add(LogGuard).log().t()).add(pB.matmul(pA.add(LogGuard).log().t()));   // [B,B]
+        return F.log_softmax(s, 1).diagonal().mean().neg();
+    }
+
+    /// <summary>L_cmcm = 0.5 · Σ over unordered modality pairs of <see cref="Pair"/> (AV: one pair; AVT: three).</summary>
+    public static Tensor Compute(IReadOnlyList<Tensor> probabilities)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        if (probabilities.Count < 2)
+            throw new ArgumentException($"CmcmLoss.Compute: {probabilities.Count} code distributions, expected at least 2 (one per modality)", nameof(probabilities));
+        Tensor? total = null;
+        for (int a = 0; a < probabilities.Count; a++)
+            for (int b = a + 1; b < probabilities.Count; b++)
+            {
+                var pair = Pair(probabilities[a], probabilities[b]);
+                total = total is null ? pair : total.add(pair);
+            }
+        return total!.mul(0.5);
+    }
+}
