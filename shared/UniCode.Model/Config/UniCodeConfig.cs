@@ -130,8 +130,11 @@ public sealed record UniCodeConfig
     /// <summary>The reference's dimensions and hyper-parameters (REFERENCE-SPEC §1.1).</summary>
     public static UniCodeConfig Paper { get; } = new();
 
-    /// <summary>REFERENCE-PERF.md's "reduced" setting: the paper's model with the video-specific branch 256 wide.</summary>
-    public static UniCodeConfig Reduced { get; } = new() { VideoSpecificWidth = 256, VideoSpecificMidWidth = 256, VideoClubHiddenDim = 256 };
+    /// <summary>
+    /// REFERENCE-PERF.md's "reduced" setting: the paper's model with the video-specific branch 256
+    /// wide (the reference derives the inner widths as width/2, as for 2048 → 1024).
+    /// </summary>
+    public static UniCodeConfig Reduced { get; } = new() { VideoSpecificWidth = 256, VideoSpecificMidWidth = 128, VideoClubHiddenDim = 128 };
 
     /// <summary>A CPU-sized model that keeps every mechanism: used by tests, the demo and CI.</summary>
     public static UniCodeConfig Small { get; } = new()
