@@ -1,0 +1,48 @@
+using TorchSharp;
+using UniCode.Model.Config;
+using static TorchSharp.torch;
+
+namespace UniCode.Model.Encoders;
+
+/// <summary>
+/// Φ_m, the modality-agnostic semantic encoder (Eq. 1): z_m = Φ_m(x_m) ∈ [B, T, D], the vectors the shared
+/// codebook quantizes (REFERENCE-SPEC §1.3).
+/// Audio: TRM on the raw VGGish rows [B, T, AudioInputDim]. Video: <see cref="VideoAttentionPooler"/> per
+/// segment, then TRM, on [B, T, G, G, VideoInputDim]. Text: TRM on the <see cref="TextBiLstm"/> output
+/// [B, T, 2·TextLstmHidden] (the BiLSTM itself is shared with Ψ_t and owned by the model).
+/// </summary>
+public sealed class SemanticEncoder : nn.Module<Tensor, Tensor>
+{
+    private readonly VideoAttentionPooler? pooler;
+    private readonly TemporalRelationModule trm;
+
+    public SemanticEncoder(Modality m, UniCodeConfig c) : base($"semantic_{m.Letter()}")
+    {
+        Modality = m;
+        switch (m)
+        {
+            case Modality.Audio:
+                trm = new TemporalRelationModule("trm", c.AudioInputDim, c);
+                break;
+            case Modality.Video:
+                pooler = new VideoAttentionPooler(c);
+                trm = new TemporalRelationModule("trm", c.VideoInputDim, c);
+                break;
+            case Modality.Text:
+                trm = new TemporalRelationModule("trm", 2 * c.TextLstmHidden, c);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(m), m, null);
+        }
+        RegisterComponents();
+    }
+
+    public Modality Modality { get; }
+
+    public override Tensor forward(Tensor x)
+    {
+        if (pooler is null) return trm.call(x);
+        using var pooled = pooler.call(x);
+        return trm.call(pooled);
+    }
+}
