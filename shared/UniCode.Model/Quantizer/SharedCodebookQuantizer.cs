@@ -263,6 +263,12 @@ public sealed class SharedCodebookQuantizer : nn.Module
         _unused.masked_fill_(reset.unsqueeze(0), 0);
     }
 
+    /// <summary>State of the generator the code reset draws from (on the codebook's device), for exact resumption from a checkpoint.</summary>
+    public Tensor GetRandomState() => GeneratorFor(_embedding.device).get_state();
+
+    /// <summary>Restores a state from <see cref="GetRandomState"/>.</summary>
+    public void SetRandomState(Tensor state) => GeneratorFor(_embedding.device).set_state(state);
+
     private Generator GeneratorFor(Device device)
     {
         if (device.type == DeviceType.CPU) return _generator;

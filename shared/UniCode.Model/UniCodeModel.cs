@@ -1,0 +1,168 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using UniCode.Model.Config;
+using UniCode.Model.Decoders;
+using UniCode.Model.Encoders;
+using UniCode.Model.Losses;
+using UniCode.Model.Quantizer;
+using static TorchSharp.torch;
+
+namespace UniCode.Model;
+
+/// <summary>What one encoder pass produces: Φ and Ψ outputs per modality and the quantizer's output.</summary>
+public sealed record EncoderOutput(
+    IReadOnlyDictionary<Modality, Tensor> Semantic,
+    IReadOnlyDictionary<Modality, SpecificEncoding> Specific,
+    QuantizerOutput Quantizer,
+    Tensor? TextFeatures);
+
+/// <summary>The terms of the pre-training objective (paper §4.4); absent terms are switched off.</summary>
+public sealed record PretrainLosses(
+    IReadOnlyDictionary<Modality, Tensor> Reconstruction,
+    IReadOnlyDictionary<Modality, Tensor> Commitment,
+    IReadOnlyDictionary<Modality, Tensor> MutualInformation,
+    Tensor? Cpc,
+    Tensor? Cmcm,
+    Tensor Total);
+
+/// <summary>
+/// Uni-Code: per-modality semantic encoders Φ and modality-specific encoders Ψ (Eq. 1), one shared
+/// codebook (Eq. 2, 7, 8), DCID = CLUB (Eq. 4–5) + Cross-CPC (Eq. 6), the CMCM loss and per-modality
+/// decoders — all chosen by <see cref="UniCodeConfig"/>. The baseline and every ablation row are the
+/// same parts with switches off.
+/// </summary>
+public sealed class UniCodeModel : nn.Module
+{
+    // Per-modality modules are lists in the order of Modalities (TorchSharp's ModuleDict breaks Module.to(dtype)).
+    private readonly TextBiLstm? textLstm;
+    private readonly ModuleList<SemanticEncoder> semantic = new();
+    private readonly ModuleList<SpecificEncoder> specific = new();
+    private readonly SharedCodebookQuantizer quantizer;
+    private readonly ModuleList<Club> club = new();
+    private readonly CrossCpc? cpc;
+    private readonly ModuleList<ModalityDecoder> decoders = new();
+
+    public UniCodeConfig Config { get; }
+    public IReadOnlyList<Modality> Modalities { get; }
+
+    public UniCodeModel(UniCodeConfig config) : base("unicode")
+    {
+        Config = config.Validate();
+        Modalities = config.Modalities.Members().ToList();
+        if (Modalities.Contains(Modality.Text)) textLstm = new TextBiLstm(config);
+        foreach (var m in Modalities)
+        {
+            semantic.Add(new SemanticEncoder(m, config));
+            var psi = new SpecificEncoder(m, config);
+            specific.Add(psi);
+            // CLUB conditions on the quantized semantic code ẑ_m (x, width D) and predicts the specific feature z̄_m (y).
+            if (config.UseClub) club.Add(new Club($"club_{Key(m)}", config.CodeDim, psi.ClubTargetDim, config));
+            decoders.Add(new ModalityDecoder(m, config));
+        }
+        quantizer = new SharedCodebookQuantizer(config);
+        if (config.UseCpc) cpc = new CrossCpc(config);
+        RegisterComponents();
+        if (config.Precision == Precision.Float64) this.to(ScalarType.Float64);
+    }
+
+    internal static string Key(Modality m) => m.ToString().ToLowerInvariant();
+
+    public ScalarType DType => Config.Precision == Precision.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+
+    public SharedCodebookQuantizer Quantizer => quantizer;
+
+    private int Index(Modality m)
+    {
+        var i = ((List<Modality>)Modalities).IndexOf(m);
+        return i >= 0 ? i : throw new ArgumentException($"this model was pre-trained on {Config.Modalities.Code()}, not on {Key(m)}");
+    }
+
+    public Club? ClubFor(Modality m) => Config.UseClub ? club[Index(m)] : null;
+
+    /// <summary>The modality's input to Φ and Ψ: raw features, or the text BiLSTM's output for text.</summary>
+    private Tensor EncoderInput(Modality m, Tensor raw) =>
+        m == Modality.Text ? textLstm!.call(raw) : raw;
+
+    /// <summary>Φ, Ψ and the shared-codebook quantizer over one batch (the quantizer's EMA and reset run when training).</summary>
+    public EncoderOutput Encode(PretrainBatch batch)
+    {
+        var z = new Dictionary<Modality, Tensor>();
+        var spec = new Dictionary<Modality, SpecificEncoding>();
+        Tensor? textFeatures = null;
+        foreach (var m in Modalities)
+        {
+            var input = EncoderInput(m, batch.Get(m));
+            if (m == Modality.Text) textFeatures = input;
+            z[m] = semantic[Index(m)].call(input);      // Eq. 1: z_m = Φ_m(x_m)
+            spec[m] = specific[Index(m)].call(input);   // Eq. 1: z̄_m = Ψ_m(x_m)
+        }
+        var q = quantizer.Forward(Modalities.Select(m => (m, z[m])).ToList());
+        return new EncoderOutput(z, spec, q, textFeatures);
+    }
+
+    /// <summary>The pre-training objective over one encoder pass (paper §4.4; REFERENCE-SPEC §1.9 step 3).</summary>
+    public PretrainLosses Losses(EncoderOutput enc, PretrainBatch batch, Random rng, Generator? generator)
+    {
+        var c = Config;
+        var recon = new Dictionary<Modality, Tensor>();
+        var mi = new Dictionary<Modality, Tensor>();
+        Tensor total = zeros(1, dtype: DType, device: enc.Semantic[Modalities[0]].device).squeeze();
+        foreach (var m in Modalities)
+        {
+            var zq = enc.Quantizer.Quantized[m];
+            var target = m == Modality.Text ? enc.TextFeatures! : batch.Get(m);
+            // Text's target is the BiLSTM output itself, not detached (reference: a moving target).
+            recon[m] = nn.functional.mse_loss(decoders[Index(m)].call(zq, enc.Specific[m].Features), target);
+            total = total + c.ReconstructionWeight * recon[m] + c.CommitmentWeight * enc.Quantizer.Commitment[m];
+            if (c.UseClub)
+            {
+                mi[m] = club[Index(m)].MutualInformation(zq, enc.Specific[m].ClubTarget, generator);   // Eq. 5
+                total = total + c.ClubWeight * mi[m];
+            }
+        }
+        Tensor? cpcLoss = null;
+        if (cpc is not null)
+        {
+            cpcLoss = cpc.Forward(Modalities.Select(m => (m, enc.Semantic[m])).ToList(), rng).Loss;   // Eq. 6, on pre-quantization z
+            total = total + c.CpcWeight * cpcLoss;
+        }
+        Tensor? cmcm = null;
+        if (c.UseCmcm)
+        {
+            cmcm = CmcmLoss.Compute(Modalities.Select(m => enc.Quantizer.CodeProbabilities[m]).ToList());
+            total = total + c.CmcmWeight * cmcm;
+        }
+        return new PretrainLosses(recon, enc.Quantizer.Commitment, mi, cpcLoss, cmcm, total);
+    }
+
+    /// <summary>
+    /// The downstream path: Φ_m then the nearest code, straight-through (no EMA, no reset).
+    /// Input is the modality's raw features; output ẑ_m [B,T,D].
+    /// </summary>
+    public Tensor QuantizedCodes(Modality m, Tensor raw)
+    {
+        return quantizer.Quantize(semantic[Index(m)].call(EncoderInput(m, raw)));
+    }
+
+    /// <summary>Φ_m(x_m) without quantization: the continuous semantic feature [B,T,D].</summary>
+    public Tensor SemanticFeatures(Modality m, Tensor raw) => semantic[Index(m)].call(EncoderInput(m, raw));
+
+    /// <summary>Nearest code indices [B,T] of a modality's raw input.</summary>
+    public Tensor CodeIndices(Modality m, Tensor raw) => quantizer.NearestIndices(SemanticFeatures(m, raw));
+
+    /// <summary>
+    /// Parameter groups of the main optimiser, each clipped separately (REFERENCE-SPEC §1.9 step 4):
+    /// encoder (Φ and Ψ of every modality), text BiLSTM, Cross-CPC, decoder.
+    /// </summary>
+    public IReadOnlyList<(string Name, IReadOnlyList<Parameter> Parameters)> MainParameterGroups()
+    {
+        var groups = new List<(string, IReadOnlyList<Parameter>)>
+        {
+            ("encoder", semantic.parameters().Concat(specific.parameters()).ToList()),
+        };
+        if (textLstm is not null) groups.Add(("text_lstm", textLstm.parameters().ToList()));
+        if (cpc is not null) groups.Add(("cpc", cpc.parameters().ToList()));
+        groups.Add(("decoder", decoders.parameters().ToList()));
+        return groups;
+    }
+}

@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using TorchSharp;
+using UniCode.Model.Config;
+using UniCode.Model.Training;
+using static TorchSharp.torch;
+
+namespace UniCode.Model.Tests.Training;
+
+public class PretrainerTests
+{
+    private static double[] Losses(Pretrainer.StepResult r)
+    {
+        var v = r.Values.cpu().data<double>().ToArray();
+        r.Values.Dispose();
+        return v;
+    }
+
+    [Theory]
+    [InlineData(Method.UniCode, ModalitySet.AudioVisual)]
+    [InlineData(Method.UniCode, ModalitySet.AudioVisualText)]
+    [InlineData(Method.Baseline, ModalitySet.AudioVisual)]
+    public void Two_runs_with_the_same_seed_give_identical_losses(Method method, ModalitySet modalities)
+    {
+        var c = ToyData.TinyConfig(method, seed: 5) with { Modalities = modalities };
+        using var data = ToyData.AudioVisual(c, 64, 4, seed: 3, withText: modalities.HasFlag(ModalitySet.Text));
+        double[][] Run()
+        {
+            using var t = new Pretrainer(c, CPU);
+            var order = PretrainLoop.Shuffle(data.Count, c.Seed, 0);
+            var result = new double[3][];
+            for (var i = 0; i < 3; i++)
+            {
+                using var scope = NewDisposeScope();
+                var batch = data.ReadBatch(order.AsSpan(i * c.BatchSize, c.BatchSize), CPU, ScalarType.Float32);
+                result[i] = Losses(t.TrainStep(batch));
+            }
+            return result;
+        }
+        var a = Run();
+        var b = Run();
+        for (var i = 0; i < 3; i++) Assert.Equal(a[i], b[i]);
+        Assert.All(a.SelectMany(x => x), v => Assert.True(double.IsFinite(v)));
+        // A different seed gives a different run.
+        var c2 = c with { Seed = 6 };
+        using var t2 = new Pretrainer(c2, CPU);
+        using var scope2 = NewDisposeScope();
+        var first = PretrainLoop.Shuffle(data.Count, c.Seed, 0);
+        var other = Losses(t2.TrainStep(data.ReadBatch(first.AsSpan(0, c.BatchSize), CPU, ScalarType.Float32)));
+        Assert.NotEqual(a[0][0], other[0]);
+    }
+
+    [Fact]
+    public void The_loss_vector_names_every_term_of_the_objective()
+    {
+        using var t = new Pretrainer(ToyData.TinyConfig(Method.UniCode) with { Modalities = ModalitySet.AudioVisualText }, CPU);
+        Assert.Equal(
+            ["total", "recon_audio", "recon_video", "recon_text", "commit_audio", "commit_video", "commit_text",
+             "club_mi_audio", "club_mi_video", "club_mi_text", "cpc", "cmcm", "agreeing_samples"],
+            t.LossNames);
+        using var b = new Pretrainer(ToyData.TinyConfig(Method.Baseline), CPU);
+        Assert.Equal(["total", "recon_audio", "recon_video", "commit_audio", "commit_video", "agreeing_samples"], b.LossNames);
+    }
+
+    [Fact]
+    public void The_total_is_the_sum_of_its_terms()
+    {
+        var c = ToyData.TinyConfig(Method.UniCode);
+        using var data = ToyData.AudioVisual(c, 32, 4, seed: 3);
+        using var t = new Pretrainer(c, CPU);
+        using var scope = NewDisposeScope();
+        var v = Losses(t.TrainStep(data.ReadBatch(Enumerable.Range(0, c.BatchSize).ToArray(), CPU, ScalarType.Float32)));
+        var terms = v.Skip(1).Take(v.Length - 2).Sum();   // all but total and the agreeing-samples diagnostic
+        Assert.Equal(v[0], terms, 4);
+    }
+
+    [Fact]
+    public void Pretraining_the_small_av_model_shares_the_codebook_and_reconstructs_better()
+    {
+        var c = ToyData.TinyConfig(Method.UniCode, seed: 11);
+        using var data = ToyData.AudioVisual(c, 256, 6, seed: 2);
+        using var t = new Pretrainer(c, CPU);
+        var recon = new List<double>();
+        var shared = new List<double>();
+        var options = new PretrainOptions { Epochs = 20, MaxSteps = 300, ReportEvery = 10, Resume = false };
+        PretrainLoop.Run(t, data, options, p =>
+        {
+            recon.Add(p.Losses["recon_audio"] + p.Losses["recon_video"]);
+            // Share of the codes in use that both modalities chose during the last window.
+            shared.Add(p.Codebook.Used == 0 ? 0 : (double)p.Codebook.UsedByAll / p.Codebook.Used);
+            t.Model.Quantizer.ResetUsage();
+        });
+        Assert.Equal(30, recon.Count);
+        var early = recon.Take(3).Average();
+        var late = recon.TakeLast(3).Average();
+        Assert.True(late < 0.7 * early, $"reconstruction loss should fall: first windows {early:F4}, last {late:F4}");
+        var sharedEarly = shared.Take(3).Average();
+        var sharedLate = shared.TakeLast(3).Average();
+        Assert.True(sharedLate > sharedEarly, $"share of codes used by both modalities should grow: {sharedEarly:P0} → {sharedLate:P0}");
+        Assert.True(sharedLate >= 0.5, $"most codes in use should be shared by the end, got {sharedLate:P0}");
+    }
+
+    [Fact]
+    public void Native_memory_does_not_grow_over_a_thousand_steps()
+    {
+        var c = ToyData.TinyConfig(Method.UniCode) with { BatchSize = 4, ClubEstimatorSteps = 1 };
+        using var data = ToyData.AudioVisual(c, 16, 4, seed: 2);
+        using var t = new Pretrainer(c, CPU);
+        var indices = Enumerable.Range(0, c.BatchSize).ToArray();
+        long LiveTensors() => DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        long live10 = 0;
+        double rss10 = 0;
+        for (var step = 1; step <= 1000; step++)
+        {
+            using (var scope = NewDisposeScope())
+            {
+                var r = t.TrainStep(data.ReadBatch(indices, CPU, ScalarType.Float32));
+                r.Values.Dispose();
+            }
+            if (step == 10)
+            {
+                GC.Collect();
+                live10 = LiveTensors();
+                rss10 = RssMiB();
+            }
+        }
+        GC.Collect();
+        Assert.Equal(live10, LiveTensors());
+        var growth = RssMiB() - rss10;
+        Assert.True(growth < 64, $"resident memory grew by {growth:F0} MiB between step 10 and step 1000");
+    }
+
+    private static double RssMiB()
+    {
+        using var p = Process.GetCurrentProcess();
+        p.Refresh();
+        return p.WorkingSet64 / 1024.0 / 1024.0;
+    }
+
+    [Fact]
+    public void Clipping_scales_gradients_to_the_max_norm_and_returns_the_norm()
+    {
+        using var scope = NewDisposeScope();
+        var p1 = new TorchSharp.Modules.Parameter(zeros(2));
+        var p2 = new TorchSharp.Modules.Parameter(zeros(1));
+        (p1 * tensor(new float[] { 3, 0 })).sum().backward();
+        (p2 * tensor(new float[] { 4 })).sum().backward();
+        // ‖(3,0,4)‖ = 5 → scaled by 0.5/(5+1e-6).
+        var norm = GradientClipping.ClipByNorm([p1, p2], 0.5);
+        Assert.Equal(5.0, norm.item<float>(), 5);
+        Assert.Equal(0.3f, p1.grad!.data<float>()[0], 4);
+        Assert.Equal(0.4f, p2.grad!.data<float>()[0], 4);
+        // Below the limit nothing changes.
+        GradientClipping.ClipByNorm([p1, p2], 10);
+        Assert.Equal(0.3f, p1.grad!.data<float>()[0], 4);
+    }
+}
