@@ -1,0 +1,55 @@
+namespace UniCode.Contracts.Common;
+
+// Conventions for every contract in UniCode.Contracts (MassTransit routes by full type name, so
+// a type's namespace and name are part of the wire format: rename only with a new type):
+// - Commands are verb-noun (PretrainModel), events are past tense (PretrainCompleted).
+// - A job message carries JobId (deterministic: derived from StepKey, so a re-submitted step hits
+//   the same job and the same run row), an optional ChainId, the StepKey, and a RunIdentity.
+// - Hashes are lower-case hex sha256. Datasets are named "KIND:PATH" with KIND one of
+//   ave, vggsound, avvp, npy, synth. Timestamps are DateTimeOffset in UTC.
+// - Job kinds (JobFailed.JobKind, runs.kind): "preprocess", "pretrain", "finetune", "evaluate".
+// - Modalities are "audio", "video", "text".
+
+/// <summary>
+/// What makes a run reproducible. Carried by every job command and stored on the run row.
+/// Sent inside job commands by the chain coordinator (or the CLI); read by the workers that run the job.
+/// </summary>
+/// <param name="ConfigJson">The step's configuration as canonical JSON (keys sorted, no whitespace).</param>
+/// <param name="ConfigHash">sha256 of the UTF-8 bytes of <paramref name="ConfigJson"/>.</param>
+/// <param name="Seed">The random seed of the step.</param>
+/// <param name="CodeVersion">git commit of the code the step must run with.</param>
+/// <param name="DatasetHash">Content hash of the step's input dataset.</param>
+public sealed record RunIdentity(string ConfigJson, string ConfigHash, long Seed, string CodeVersion, string DatasetHash);
+
+/// <summary>One named scalar, e.g. a loss at a step or an accuracy of an evaluation.</summary>
+public sealed record MetricValue(string Name, double Value);
+
+/// <summary>
+/// A job gave up (its retries are spent or the error is permanent).
+/// Published by any worker (preprocessing, trainer, evaluation); consumed by the chain coordinator
+/// and the results writer (marks the run failed).
+/// </summary>
+/// <param name="JobId">The failed job (= the run id).</param>
+/// <param name="JobKind">"preprocess", "pretrain", "finetune" or "evaluate".</param>
+/// <param name="Reason">The error message, for people.</param>
+/// <param name="ExceptionType">Full .NET type name of the exception, for routing and statistics.</param>
+/// <param name="ChainId">The chain the job belongs to, when it was started by one.</param>
+/// <param name="StepKey">The step key of the job.</param>
+/// <param name="FailedAt">When the worker gave up.</param>
+public sealed record JobFailed(
+    Guid JobId, string JobKind, string Reason, string ExceptionType,
+    Guid? ChainId, string StepKey, DateTimeOffset FailedAt);
+
+/// <summary>
+/// A job stopped because it was cancelled (a CancelChain, or a person).
+/// Published by the worker that ran it; consumed by the chain coordinator and the results writer.
+/// </summary>
+/// <param name="JobId">The cancelled job (= the run id).</param>
+/// <param name="JobKind">"preprocess", "pretrain", "finetune" or "evaluate".</param>
+/// <param name="Reason">Why it was cancelled.</param>
+/// <param name="ChainId">The chain the job belongs to, when it was started by one.</param>
+/// <param name="StepKey">The step key of the job.</param>
+/// <param name="CancelledAt">When the worker stopped.</param>
+public sealed record JobCancelled(
+    Guid JobId, string JobKind, string Reason,
+    Guid? ChainId, string StepKey, DateTimeOffset CancelledAt);

@@ -1,0 +1,52 @@
+using Npgsql;
+
+namespace UniCode.Integration.Tests.Infrastructure;
+
+/// <summary>
+/// A database of its own for one test class: unicode_test_&lt;guid&gt;, dropped (with its open
+/// connections) on dispose, so test classes cannot see each other's rows.
+/// </summary>
+public sealed class TestDatabase : IAsyncDisposable
+{
+    private readonly string _adminConnectionString;
+
+    private TestDatabase(string adminConnectionString, string name)
+    {
+        _adminConnectionString = adminConnectionString;
+        Name = name;
+        ConnectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
+    }
+
+    public string Name { get; }
+    public string ConnectionString { get; }
+
+    /// <param name="adminConnectionString">A role allowed to CREATE DATABASE.</param>
+    /// <param name="create">False: only reserve the name (for tests where EF Core creates the database).</param>
+    public static async Task<TestDatabase> CreateAsync(string adminConnectionString, bool create = true)
+    {
+        var db = new TestDatabase(adminConnectionString, $"unicode_test_{Guid.NewGuid():N}");
+        if (create) await db.ExecuteAdminAsync($"CREATE DATABASE \"{db.Name}\"");
+        return db;
+    }
+
+    public NpgsqlConnection OpenConnection()
+    {
+        var connection = new NpgsqlConnection(ConnectionString);
+        connection.Open();
+        return connection;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await using (var connection = new NpgsqlConnection(ConnectionString)) NpgsqlConnection.ClearPool(connection);
+        await ExecuteAdminAsync($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
+    }
+
+    private async Task ExecuteAdminAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(_adminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}

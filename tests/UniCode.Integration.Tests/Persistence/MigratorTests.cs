@@ -1,0 +1,86 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using UniCode.Integration.Tests.Infrastructure;
+using UniCode.Persistence;
+
+namespace UniCode.Integration.Tests.Persistence;
+
+/// <summary>Applying and reverting the migrations; each test has a database of its own.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class MigratorTests(ServerFixture servers)
+{
+    [Fact]
+    public async Task Migrating_creates_the_database_and_a_second_run_applies_nothing()
+    {
+        await using var db = await servers.CreateDatabaseAsync(create: false);   // EF Core creates it
+
+        var first = await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None);
+        var second = await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None);
+
+        Assert.Collection(first,
+            id => Assert.EndsWith("_InitialResultsSchema", id),
+            id => Assert.EndsWith("_QuartzJobStore", id));
+        Assert.Empty(second);
+        await using var context = ResultsDbContextOptions.CreateContext(db.ConnectionString);
+        Assert.Empty(await context.Database.GetPendingMigrationsAsync());
+        Assert.Equal(first, await context.Database.GetAppliedMigrationsAsync());
+    }
+
+    [Fact]
+    public async Task Hosted_service_migrates_when_the_host_starts()
+    {
+        await using var db = await servers.CreateDatabaseAsync();
+        using var host = new HostBuilder()
+            .ConfigureServices(s => s.AddResultsDatabase(new DatabaseSettings(db.ConnectionString)).AddResultsDatabaseMigrationAtStartup())
+            .Build();
+
+        await host.StartAsync();
+        try
+        {
+            using var scope = host.Services.CreateScope();
+            var context = scope.ServiceProvider.GetRequiredService<ResultsDbContext>();
+            Assert.Equal(2, (await context.Database.GetAppliedMigrationsAsync()).Count());
+            Assert.Empty(await context.Database.GetPendingMigrationsAsync());
+            Assert.Equal(0, await context.Runs.CountAsync());   // the tables exist
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Down_migrations_remove_what_the_up_migrations_created()
+    {
+        await using var db = await servers.CreateDatabaseAsync();
+        await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None);
+        await using var context = ResultsDbContextOptions.CreateContext(db.ConnectionString);
+        var migrator = context.GetService<IMigrator>();
+
+        await migrator.MigrateAsync("InitialResultsSchema");
+        Assert.Equal((0L, 6L), await CountTablesAsync(db));
+
+        await migrator.MigrateAsync(Migration.InitialDatabase);
+        Assert.Equal((0L, 0L), await CountTablesAsync(db));
+
+        Assert.Equal(2, (await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None)).Count);
+        Assert.Equal((15L, 6L), await CountTablesAsync(db));
+    }
+
+    /// <summary>(qrtz_ tables, results tables) in the public schema.</summary>
+    private static async Task<(long Quartz, long Results)> CountTablesAsync(TestDatabase db)
+    {
+        await using var connection = db.OpenConnection();
+        await using var command = new NpgsqlCommand(
+            "SELECT count(*) FILTER (WHERE table_name LIKE 'qrtz\\_%'), " +
+            "count(*) FILTER (WHERE table_name IN ('datasets','runs','checkpoints','checkpoint_aliases','downstream_results','metric_points')) " +
+            "FROM information_schema.tables WHERE table_schema = 'public'", connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+}
