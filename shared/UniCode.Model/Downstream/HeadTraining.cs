@@ -168,7 +168,7 @@ internal static class HeadTraining
                 var loss = task.Loss(batchCodes, partners, trainLabels?.index_select(0, pos));
                 optimizer.zero_grad();
                 loss.backward();
-                if (o.GradientClip > 0) GradientClipping.ClipGlobalNorm(clipped, o.GradientClip);
+                if (o.GradientClip > 0) Training.GradientClipping.ClipByNorm(clipped, o.GradientClip);
                 optimizer.step();
                 using (no_grad()) lossSum.add_(loss.detach().to(ScalarType.Float64), alpha: positions.Length);
             }

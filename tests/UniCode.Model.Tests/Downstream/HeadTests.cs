@@ -90,13 +90,13 @@ public class HeadTests
         var b = new Parameter(zeros(1));
         a.grad = tensor(new[] { 3f, 0f });
         b.grad = tensor(new[] { 4f });  // global norm 5
-        GradientClipping.ClipGlobalNorm([a, b], 0.5);
+        UniCode.Model.Training.GradientClipping.ClipByNorm([a, b], 0.5);
         var scale = 0.5 / (5 + 1e-6);
         Assert.Equal(3 * scale, a.grad!.data<float>()[0], 1e-6);
         Assert.Equal(4 * scale, b.grad!.data<float>()[0], 1e-6);
 
         a.grad = tensor(new[] { 0.1f, 0.2f });
-        GradientClipping.ClipGlobalNorm([a], 0.5);
+        UniCode.Model.Training.GradientClipping.ClipByNorm([a], 0.5);
         Assert.Equal(new[] { 0.1f, 0.2f }, a.grad!.data<float>().ToArray());
     }
 
