@@ -1,0 +1,133 @@
+using UniCode.Data;
+using UniCode.Model.Config;
+using UniCode.Model.Downstream;
+using UniCode.Model.Training;
+using static TorchSharp.torch;
+
+namespace UniCode.Experiments;
+
+/// <summary>
+/// A dataset's clips loaded into memory as float32 tensors, once, in chunks (the readers stream from
+/// disk); shared by pre-training (<see cref="TensorBatchSource"/>) and the downstream protocols
+/// (<see cref="LabeledClips"/>).
+/// </summary>
+public sealed class DatasetTensors : IDisposable
+{
+    private const int Chunk = 256;
+
+    public ClipDataset Dataset { get; }
+    public string ContentHash { get; }
+    public IReadOnlyDictionary<Modality, Tensor> Features { get; }
+    public Tensor Labels { get; }
+    public IReadOnlyDictionary<Modality, Tensor>? TrackLabels { get; }
+
+    private DatasetTensors(ClipDataset dataset, IReadOnlyDictionary<Modality, Tensor> features, Tensor labels, IReadOnlyDictionary<Modality, Tensor>? trackLabels)
+    {
+        Dataset = dataset;
+        ContentHash = dataset.ContentHash();
+        Features = features;
+        Labels = labels;
+        TrackLabels = trackLabels;
+    }
+
+    /// <summary>Reads every clip of <paramref name="dataset"/> for the given modalities, reporting progress per chunk.</summary>
+    public static DatasetTensors Load(ClipDataset dataset, ModalitySet modalities, Action<int, int>? progress = null)
+    {
+        var layout = dataset.Layout;
+        if (modalities.HasFlag(ModalitySet.Text) && !layout.HasText)
+            throw new ArgumentException($"dataset '{dataset.Name}' has no text features, but modalities '{modalities.Code()}' include text");
+        var n = dataset.Count;
+        var features = new Dictionary<Modality, Tensor>();
+        long[] Shape(Modality m) => m switch
+        {
+            Modality.Audio => [n, layout.Segments, layout.AudioDim],
+            Modality.Video => [n, layout.Segments, layout.VideoGrid, layout.VideoGrid, layout.VideoDim],
+            _ => [n, layout.Segments, layout.TextDim],
+        };
+        int PerClip(Modality m) => m switch
+        {
+            Modality.Audio => layout.AudioPerClip,
+            Modality.Video => layout.VideoPerClip,
+            _ => layout.TextPerClip,
+        };
+        var members = modalities.Members();
+        var buffers = members.ToDictionary(m => m, m => new float[checked((long)n * PerClip(m))]);
+        var labels = new float[checked((long)n * layout.LabelsPerClip)];
+        var tracks = dataset.HasTrackLabels
+            ? new Dictionary<Modality, float[]> { [Modality.Audio] = new float[labels.Length], [Modality.Video] = new float[labels.Length] }
+            : null;
+        var indices = new int[Chunk];
+        for (var start = 0; start < n; start += Chunk)
+        {
+            var count = Math.Min(Chunk, n - start);
+            for (var i = 0; i < count; i++) indices[i] = start + i;
+            var span = indices.AsSpan(0, count);
+            foreach (var m in members)
+            {
+                var dst = buffers[m].AsSpan(start * PerClip(m), count * PerClip(m));
+                switch (m)
+                {
+                    case Modality.Audio: dataset.ReadAudio(span, dst); break;
+                    case Modality.Video: dataset.ReadVideo(span, dst); break;
+                    default: dataset.ReadText(span, dst); break;
+                }
+            }
+            dataset.ReadLabels(span, labels.AsSpan(start * layout.LabelsPerClip, count * layout.LabelsPerClip));
+            if (tracks is not null)
+            {
+                dataset.ReadLabels(span, tracks[Modality.Audio].AsSpan(start * layout.LabelsPerClip, count * layout.LabelsPerClip), LabelTrack.Audio);
+                dataset.ReadLabels(span, tracks[Modality.Video].AsSpan(start * layout.LabelsPerClip, count * layout.LabelsPerClip), LabelTrack.Visual);
+            }
+            progress?.Invoke(start + count, n);
+        }
+        foreach (var m in members) features[m] = tensor(buffers[m], Shape(m)).DetachFromDisposeScope();
+        long[] labelShape = [n, layout.Segments, layout.LabelDim];
+        var labelTensor = tensor(labels, labelShape).DetachFromDisposeScope();
+        var trackTensors = tracks?.ToDictionary(kv => kv.Key, kv => tensor(kv.Value, labelShape).DetachFromDisposeScope());
+        return new DatasetTensors(dataset, features, labelTensor, trackTensors);
+    }
+
+    /// <summary>The clips of <paramref name="split"/> (all clips when null) as a pre-training source.</summary>
+    public TensorBatchSource BatchSource(string? split = null)
+    {
+        using var scope = NewDisposeScope();
+        Tensor? Take(Modality m)
+        {
+            if (!Features.TryGetValue(m, out var f)) return null;
+            if (split is null) return f;
+            using var idx = tensor(Dataset.Split(split).Select(i => (long)i).ToArray());
+            return f.index_select(0, idx);
+        }
+        return new TensorBatchSource(Take(Modality.Audio), Take(Modality.Video), Take(Modality.Text));
+    }
+
+    /// <summary>The labelled clips for the downstream protocols (features shared, not copied).</summary>
+    public LabeledClips Labeled() => new LabeledClips(
+        Features,
+        Labels,
+        Dataset.Splits.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray()),
+        Dataset.ClassNames,
+        ContentHash,
+        TrackLabels).Validate();
+
+    /// <summary>Sets the config's input shapes to this dataset's.</summary>
+    public UniCodeConfig Fit(UniCodeConfig c)
+    {
+        var l = Dataset.Layout;
+        return c with
+        {
+            Segments = l.Segments,
+            AudioInputDim = l.AudioDim,
+            VideoInputDim = l.VideoDim,
+            VideoGrid = l.VideoGrid,
+            TextTokenDim = l.HasText ? l.TextDim : c.TextTokenDim,
+        };
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in Features.Values) t.Dispose();
+        Labels.Dispose();
+        if (TrackLabels is not null) foreach (var t in TrackLabels.Values) t.Dispose();
+    }
+}

@@ -1,0 +1,272 @@
+using System.Diagnostics;
+using System.Globalization;
+using UniCode.Data;
+using UniCode.Model;
+using UniCode.Model.Checkpoints;
+using UniCode.Model.Config;
+using UniCode.Model.Downstream;
+using UniCode.Model.Runtime;
+using UniCode.Model.Training;
+using static TorchSharp.torch;
+
+namespace UniCode.Experiments;
+
+/// <summary>Which downstream protocol an experiment scores (REFERENCE-SPEC §3).</summary>
+public enum DownstreamTask
+{
+    /// <summary>AVE-style cross-modal event classification (accuracy).</summary>
+    Ave,
+    /// <summary>AVVP-style per-second cross-modal localization (F1).</summary>
+    Avvp,
+    /// <summary>X-to-audio retrieval (R@1/5/10).</summary>
+    Retrieval,
+}
+
+/// <summary>The ablation switches of the paper's Tables 2–3 as overrides on top of a method (null = the method's value).</summary>
+public sealed record Ablation(bool? Club = null, bool? Cpc = null, bool? MultiModalEma = null, bool? CodeReset = null, bool? Cmcm = null)
+{
+    public UniCodeConfig Apply(UniCodeConfig c) => c with
+    {
+        UseClub = Club ?? c.UseClub,
+        UseCpc = Cpc ?? c.UseCpc,
+        UseMultiModalEma = MultiModalEma ?? c.UseMultiModalEma,
+        UseCodeReset = CodeReset ?? c.UseCodeReset,
+        UseCmcm = Cmcm ?? c.UseCmcm,
+    };
+
+    public bool IsEmpty => this == new Ablation();
+
+    /// <summary>"w/o CLUB, w/o Cross-CPC" style label.</summary>
+    public string Label => IsEmpty ? "" : string.Join(", ", new[]
+    {
+        Club == false ? "w/o CLUB" : null, Cpc == false ? "w/o Cross-CPC" : null, MultiModalEma == false ? "w/o MM-EMA" : null,
+        CodeReset == false ? "w/o reset" : null, Cmcm == false ? "w/o CMCM" : null,
+        Club == true ? "+CLUB" : null, Cpc == true ? "+Cross-CPC" : null, MultiModalEma == true ? "+MM-EMA" : null,
+        CodeReset == true ? "+reset" : null, Cmcm == true ? "+CMCM" : null,
+    }.OfType<string>());
+}
+
+/// <summary>Everything that defines one experiment: a pre-training and a downstream protocol on one dataset.</summary>
+public sealed record ExperimentSpec
+{
+    /// <summary>KIND:PATH (ave:, vggsound:, avvp:, npy:, synth:).</summary>
+    public required string Dataset { get; init; }
+    public Method Method { get; init; } = Method.UniCode;
+    public Ablation Ablation { get; init; } = new();
+    public string Preset { get; init; } = "small";
+    public ModalitySet Modalities { get; init; } = ModalitySet.AudioVisual;
+    public DownstreamTask Task { get; init; } = DownstreamTask.Ave;
+    public long Seed { get; init; } = 43;
+    public int? PretrainEpochs { get; init; }
+    public int? DownstreamEpochs { get; init; }
+    public int? CodebookSize { get; init; }
+    public Precision? Precision { get; init; }
+    public EvaluationProtocol Protocol { get; init; } = EvaluationProtocol.HeldOut;
+    /// <summary>Pre-train on this split only (null = every clip; labels are never used in pre-training).</summary>
+    public string? PretrainSplit { get; init; } = "train";
+    public string Device { get; init; } = "auto";
+    /// <summary>Checkpoints go here (resumed when present); null = a temporary folder, deleted afterwards.</summary>
+    public string? CheckpointDirectory { get; init; }
+    /// <summary>Extra config fields as JSON, applied last (e.g. {"learningRate": 1e-3}).</summary>
+    public string? ConfigOverrides { get; init; }
+
+    /// <summary>The model config this spec trains, fitted to the dataset's shapes.</summary>
+    public UniCodeConfig Config(DatasetTensors data)
+    {
+        var c = data.Fit(UniCodeConfig.Preset(Preset)).WithMethod(Method);
+        c = Ablation.Apply(c) with { Modalities = Modalities, Seed = Seed };
+        if (PretrainEpochs is { } e) c = c with { Epochs = e };
+        if (CodebookSize is { } l) c = c with { CodebookSize = l };
+        if (Precision is { } p) c = c with { Precision = p };
+        if (ConfigOverrides is { } json) c = Merge(c, json);
+        return c.Validate();
+    }
+
+    private static UniCodeConfig Merge(UniCodeConfig c, string overrides)
+    {
+        var baseNode = System.Text.Json.Nodes.JsonNode.Parse(c.ToCanonicalJson())!.AsObject();
+        System.Text.Json.Nodes.JsonObject extra;
+        try { extra = System.Text.Json.Nodes.JsonNode.Parse(overrides)?.AsObject() ?? throw new FormatException("empty"); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException)
+        {
+            throw new ConfigException("(overrides)", overrides, $"a JSON object of config fields ({e.Message})");
+        }
+        foreach (var (k, v) in extra) baseNode[k] = v?.DeepClone();
+        return UniCodeConfig.FromJson(baseNode.ToJsonString(), "config overrides");
+    }
+
+    /// <summary>Short label: "Uni-Code", "Baseline w/o CLUB" …</summary>
+    public string Label => (Method switch
+    {
+        Method.Baseline => "Baseline",
+        Method.Cmcm => "CMCM",
+        Method.DcidCmcm => "DCID+CMCM",
+        _ => "Uni-Code",
+    } + (Ablation.IsEmpty ? "" : " " + Ablation.Label) + (CodebookSize is { } l ? $" (L={l})" : "")).Trim();
+}
+
+/// <summary>What an experiment produced: the headline number per direction and every metric row.</summary>
+public sealed record ExperimentResult
+{
+    public required string Method { get; init; }
+    public required string Label { get; init; }
+    public required string Task { get; init; }
+    public required long Seed { get; init; }
+    public required string Metric { get; init; }
+    /// <summary>Headline metric in percent per direction ("v2a", "a2v", "v2v", "a2a" …).</summary>
+    public required IReadOnlyDictionary<string, double> Results { get; init; }
+    public required IReadOnlyList<MetricRow> Rows { get; init; }
+    public required string Dataset { get; init; }
+    public required string DatasetHash { get; init; }
+    public required string ConfigHash { get; init; }
+    public required string ConfigJson { get; init; }
+    public required string CodeVersion { get; init; }
+    public required string CheckpointSha256 { get; init; }
+    public required CodebookUsageSummary Codebook { get; init; }
+    public required IReadOnlyDictionary<string, double> FinalLosses { get; init; }
+    public required double PretrainSeconds { get; init; }
+    public required double DownstreamSeconds { get; init; }
+}
+
+/// <summary>Progress of a running experiment, for a CLI or a job's progress events.</summary>
+public sealed record ExperimentProgress(string Phase, string Message, double Fraction);
+
+/// <summary>
+/// Runs one experiment in process: load the dataset, pre-train (or resume), freeze the encoder, train
+/// a head on one modality's codes and score it on every modality (zero-shot cross-modal transfer).
+/// </summary>
+public static class Experiment
+{
+    public static ExperimentResult Run(ExperimentSpec spec, Action<ExperimentProgress>? progress = null, CancellationToken ct = default)
+    {
+        using var dataset = DatasetOpener.Open(spec.Dataset);
+        using var data = DatasetTensors.Load(dataset, spec.Modalities,
+            (done, total) => progress?.Invoke(new ExperimentProgress("load", $"read {done}/{total} clips of {spec.Dataset}", (double)done / total)));
+        return Run(spec, data, progress, ct);
+    }
+
+    /// <summary>As <see cref="Run(ExperimentSpec, Action{ExperimentProgress}?, CancellationToken)"/> on data already in memory (grids reuse it).</summary>
+    public static ExperimentResult Run(ExperimentSpec spec, DatasetTensors data, Action<ExperimentProgress>? progress = null, CancellationToken ct = default)
+    {
+        var config = spec.Config(data);
+        var device = DeviceSelector.Select(spec.Device);
+        var temporary = spec.CheckpointDirectory is null;
+        var dir = spec.CheckpointDirectory ?? Directory.CreateTempSubdirectory("unicode-run-").FullName;
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            PretrainResult pre;
+            CodebookUsageSummary usage;
+            using (var source = data.BatchSource(spec.PretrainSplit))
+            using (var trainer = new Pretrainer(config, device))
+            {
+                pre = PretrainLoop.Run(trainer, source, new PretrainOptions { CheckpointDirectory = dir, KeepCheckpoints = 1, ReportEvery = 10 },
+                    p => progress?.Invoke(new ExperimentProgress("pretrain", p.ToString(), (double)p.Step / p.TotalSteps)), ct);
+                usage = PretrainLoop.Usage(trainer);
+            }
+            var pretrainSeconds = clock.Elapsed.TotalSeconds;
+            var checkpoint = pre.LastCheckpoint ?? throw new InvalidOperationException("pre-training wrote no checkpoint");
+            clock.Restart();
+            var (model, _) = CheckpointFile.LoadModel(checkpoint.Path, device, checkpoint.Sha256);
+            using (model)
+            {
+                var (metric, results, rows) = Downstream(spec, model, data, device, progress, ct);
+                return new ExperimentResult
+                {
+                    Method = MethodName(spec.Method),
+                    Label = spec.Label,
+                    Task = spec.Task.ToString().ToLowerInvariant(),
+                    Seed = spec.Seed,
+                    Metric = metric,
+                    Results = results,
+                    Rows = rows,
+                    Dataset = spec.Dataset,
+                    DatasetHash = data.ContentHash,
+                    ConfigHash = config.Hash(),
+                    ConfigJson = config.ToCanonicalJson(),
+                    CodeVersion = CodeVersion.Current,
+                    CheckpointSha256 = checkpoint.Sha256,
+                    Codebook = usage,
+                    FinalLosses = pre.FinalLosses,
+                    PretrainSeconds = pretrainSeconds,
+                    DownstreamSeconds = clock.Elapsed.TotalSeconds,
+                };
+            }
+        }
+        finally
+        {
+            if (temporary) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>CLI/JSON name of a method: baseline, cmcm, dcid-cmcm, unicode.</summary>
+    public static string MethodName(Method m) => m switch
+    {
+        Method.Baseline => "baseline",
+        Method.Cmcm => "cmcm",
+        Method.DcidCmcm => "dcid-cmcm",
+        _ => "unicode",
+    };
+
+    /// <summary>The frozen encoder as the protocols see it (REFERENCE-SPEC §3: train mode while the head trains, if asked).</summary>
+    public static CodeEncoder Encoder(UniCodeModel model) => (m, raw, training) =>
+    {
+        model.train(training);
+        return model.QuantizedCodes(m, raw);
+    };
+
+    /// <summary>Trains a head on each modality's codes in turn and scores it on every modality.</summary>
+    public static (string Metric, IReadOnlyDictionary<string, double> Results, IReadOnlyList<MetricRow> Rows) Downstream(
+        ExperimentSpec spec, UniCodeModel model, DatasetTensors data, Device device, Action<ExperimentProgress>? progress, CancellationToken ct)
+    {
+        var clips = data.Labeled();
+        var modalities = model.Modalities;
+        var options = (spec.Task == DownstreamTask.Avvp ? DownstreamOptions.Avvp : DownstreamOptions.Ave) with
+        {
+            Seed = checked((int)spec.Seed),
+            Protocol = spec.Protocol,
+            Device = device.ToString(),
+            Precision = model.Config.Precision,
+        };
+        if (spec.DownstreamEpochs is { } e) options = options with { Epochs = e };
+        var encoder = Encoder(model);
+        var results = new Dictionary<string, double>();
+        var rows = new List<MetricRow>();
+        var metric = spec.Task switch { DownstreamTask.Ave => "accuracy", DownstreamTask.Avvp => "f1", _ => "r@5" };
+        var sources = spec.Task == DownstreamTask.Retrieval ? modalities.Where(m => m != Modality.Audio).ToList() : modalities;
+        var targets = spec.Task == DownstreamTask.Retrieval ? modalities.Where(m => m != Modality.Audio).ToList() : modalities;
+        if (sources.Count == 0) throw new ArgumentException("retrieval needs a query modality besides audio (e.g. --modalities avt)");
+        foreach (var train in sources)
+        {
+            ct.ThrowIfCancellationRequested();
+            void OnEpoch(EpochLog log) => progress?.Invoke(new ExperimentProgress(spec.Task.ToString().ToLowerInvariant(),
+                string.Create(CultureInfo.InvariantCulture, $"head on {train.ToString().ToLowerInvariant()} codes: epoch {log.Epoch + 1}/{options.Epochs} loss {log.TrainLoss:F4} {log.MetricName} {log.Metric:F1}"),
+                (log.Epoch + 1.0) / options.Epochs));
+            switch (spec.Task)
+            {
+                case DownstreamTask.Ave:
+                {
+                    var r = EventClassification.Run(encoder, clips, train, targets, options, "ave", OnEpoch);
+                    foreach (var s in r.Scores) results[s.Direction.Name] = s.Accuracy;
+                    rows.AddRange(r.Rows());
+                    break;
+                }
+                case DownstreamTask.Avvp:
+                {
+                    var r = EventLocalization.Run(encoder, clips, train, targets, options, LocalizationSelection.Precision, "avvp", OnEpoch);
+                    foreach (var s in r.Scores) results[s.Direction.Name] = 100 * s.Reference.F1;
+                    rows.AddRange(r.Rows());
+                    break;
+                }
+                default:
+                {
+                    var r = AudioRetrieval.Run(encoder, clips, train, targets, options, "retrieval", OnEpoch);
+                    foreach (var s in r.Scores) results[s.Direction.Name] = s.RecallAt5;
+                    rows.AddRange(r.Rows());
+                    break;
+                }
+            }
+        }
+        return (metric, results, rows);
+    }
+}
