@@ -13,6 +13,10 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
 TEST_PROJECTS := $(wildcard tests/*/*.csproj)
+UNICODE := dotnet services/UniCode.Cli/bin/$(CONFIGURATION)/net10.0/unicode.dll
+# The synthetic benchmark the demo and `make science` run on (docs/synthetic-benchmark.md).
+SCIENCE_DATA ?= synth:cells=12,style=1
+SCIENCE_SEEDS ?= 1,2,3
 
 .PHONY: help
 help: ## list the targets
@@ -45,3 +49,21 @@ test: services-up build ## start servers if needed, build, run every test projec
 	    --logger "console;verbosity=normal" --results-directory $(TEST_RESULTS) || rc=1; \
 	done; \
 	infra/test-summary.sh $(TEST_RESULTS); exit $$rc
+
+.PHONY: demo
+demo: services-up build ## the main job: Uni-Code vs the plain-VQ baseline end to end, prints the comparison table
+	@source $(SERVICES_ENV); $(UNICODE) migrate
+	@$(UNICODE) bench-science --data "$(SCIENCE_DATA)" --rows baseline,unicode --seeds 1 \
+	  --out bench-results/demo.md --json-dir bench-results/demo-runs
+
+.PHONY: science
+science: build ## Table 1 + ablation rows on the synthetic benchmark over several seeds → bench-results/science.md
+	$(UNICODE) bench-science --data "$(SCIENCE_DATA)" --seeds $(SCIENCE_SEEDS) --out bench-results/science.md --json-dir bench-results/science-runs
+
+.PHONY: bench
+bench: build ## ms/step and peak memory (small preset, reduced setting at batch 32/80, float32/64) → bench-results/bench.md
+	$(UNICODE) bench --out bench-results/bench.md --json bench-results/bench.json
+
+.PHONY: bench-reference
+bench-reference: ## the PyTorch reference's step on the same settings (needs REF_CMG=<git dir of haihuangcode/CMG>)
+	infra/bench-reference.sh "$(REF_CMG)" bench-results/reference.json

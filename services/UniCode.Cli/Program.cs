@@ -12,7 +12,11 @@ Console.CancelKeyPress += (_, e) =>
 
 var router = new CommandRouter(
     [
+        SynthCommand.Spec,
+        RunCommand.Spec,
+        BenchScienceCommand.Spec,
         BenchCommand.Spec,
+        MigrateCommand.Spec,
     ],
     """
     unicode — Uni-Code (NeurIPS 2023) cross-modal generalization: pre-train one discrete codebook shared by

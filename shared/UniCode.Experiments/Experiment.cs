@@ -146,7 +146,9 @@ public static class Experiment
     }
 
     /// <summary>As <see cref="Run(ExperimentSpec, Action{ExperimentProgress}?, CancellationToken)"/> on data already in memory (grids reuse it).</summary>
-    public static ExperimentResult Run(ExperimentSpec spec, DatasetTensors data, Action<ExperimentProgress>? progress = null, CancellationToken ct = default)
+    /// <param name="inspect">Called with the frozen pre-trained model before it is disposed (e.g. for codebook analysis).</param>
+    public static ExperimentResult Run(ExperimentSpec spec, DatasetTensors data, Action<ExperimentProgress>? progress = null,
+        CancellationToken ct = default, Action<UniCodeModel>? inspect = null)
     {
         var config = spec.Config(data);
         var device = DeviceSelector.Select(spec.Device);
@@ -171,6 +173,8 @@ public static class Experiment
             using (model)
             {
                 var (metric, results, rows) = Downstream(spec, model, data, device, progress, ct);
+                model.eval();
+                inspect?.Invoke(model);
                 return new ExperimentResult
                 {
                     Method = MethodName(spec.Method),

@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using UniCode.Cli.CommandLine;
+using UniCode.Data;
+using UniCode.Experiments;
+using UniCode.Model.Config;
+
+namespace UniCode.Cli.Commands;
+
+/// <summary>
+/// `unicode bench-science`: the paper's comparison (Table 1: Baseline, CMCM, DCID+CMCM, Uni-Code) and
+/// ablation rows (Tables 2–3) over several seeds on one dataset, as markdown tables of mean ± std.
+/// </summary>
+public static class BenchScienceCommand
+{
+    /// <summary>A row of the comparison: a method with optional ablation switches.</summary>
+    public sealed record Row(string Name, Method Method, Ablation Ablation);
+
+    public static IReadOnlyList<Row> Table1 { get; } =
+    [
+        new("baseline", Method.Baseline, new()),
+        new("cmcm", Method.Cmcm, new()),
+        new("dcid-cmcm", Method.DcidCmcm, new()),
+        new("unicode", Method.UniCode, new()),
+    ];
+
+    /// <summary>Uni-Code with one part removed at a time (the paper's Tables 2 and 3).</summary>
+    public static IReadOnlyList<Row> Ablations { get; } =
+    [
+        new("no-club", Method.UniCode, new(Club: false)),
+        new("no-cpc", Method.UniCode, new(Cpc: false)),
+        new("no-mm-ema", Method.UniCode, new(MultiModalEma: false)),
+        new("no-reset", Method.UniCode, new(CodeReset: false)),
+        new("no-cmcm", Method.UniCode, new(Cmcm: false)),
+    ];
+
+    public static CommandSpec Spec { get; } = new(
+        "bench-science",
+        "compare Baseline, CMCM, DCID+CMCM, Uni-Code and the ablation rows over several seeds (markdown tables, mean ± std)",
+        [
+            .. ExperimentOptions.Common.Where(o => o.Name is not ("no-club" or "no-cpc" or "no-mm-ema" or "no-reset" or "no-cmcm")).Select(o => o.Name == "data" ? o with { Required = false, Default = "synth:" } : o),
+            new OptionSpec("rows", "comma-separated rows: table1, ablations, all, or names (" + string.Join(", ", Table1.Concat(Ablations).Select(r => r.Name)) + ")", "all", Value: "ROWS"),
+            new OptionSpec("seeds", "comma-separated seeds", "1,2,3", Value: "LIST"),
+            new OptionSpec("out", "markdown file for the tables", "bench-results/science.md", Value: "FILE"),
+            new OptionSpec("json-dir", "one JSON result per run goes here", "bench-results/science-runs", Value: "DIR"),
+        ],
+        Run,
+        """
+        Every row is pre-trained and evaluated once per seed on the same data (loaded once). The headline
+        metric is the task's (ave: accuracy; avvp: F1; retrieval: R@5), in percent, on the held-out test
+        split unless --protocol reference. Runs already present in --json-dir with the same config hash,
+        dataset hash and code version are reused, so an interrupted comparison continues where it stopped.
+        example: unicode bench-science --data synth: --seeds 1,2,3 --out docs/results-table.md
+        """);
+
+    private static int Run(ParsedArgs a, CancellationToken ct)
+    {
+        var rows = SelectRows(a.List("rows"));
+        var seeds = a.List("seeds").Select(s => long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v
+            : throw new UsageException($"option '--seeds': '{s}' is not an integer")).ToList();
+        if (seeds.Count == 0) throw new UsageException("option '--seeds': give at least one seed");
+        var jsonDir = a.Required("json-dir");
+        Directory.CreateDirectory(jsonDir);
+        var template = ExperimentOptions.Spec(a, Method.UniCode, seeds[0]);
+        var clock = Stopwatch.StartNew();
+        using var dataset = DatasetOpener.Open(template.Dataset);
+        using var data = DatasetTensors.Load(dataset, template.Modalities);
+        var results = new List<(Row Row, ExperimentResult Result)>();
+        var total = rows.Count * seeds.Count;
+        foreach (var row in rows)
+        {
+            foreach (var seed in seeds)
+            {
+                ct.ThrowIfCancellationRequested();
+                var spec = template with { Method = row.Method, Ablation = row.Ablation, Seed = seed };
+                var file = Path.Combine(jsonDir, $"{row.Name}-seed{seed}.json");
+                var configHash = spec.Config(data).Hash();
+                if (TryReuse(file, configHash, data.ContentHash) is { } old)
+                {
+                    Console.Error.WriteLine($"[{results.Count + 1}/{total}] {row.Name} seed {seed}: reusing {file}");
+                    results.Add((row, old));
+                    continue;
+                }
+                var printer = new ProgressPrinter($"[{results.Count + 1}/{total}] {row.Name} seed {seed} ");
+                var r = Experiment.Run(spec, data, printer.Report, ct);
+                printer.Done();
+                File.WriteAllText(file, JsonSerializer.Serialize(r, RunCommand.Json));
+                Console.Error.WriteLine($"[{results.Count + 1}/{total}] {row.Name} seed {seed}: " +
+                    string.Join(" ", r.Results.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key}={kv.Value:F1}"))) +
+                    $" ({r.PretrainSeconds + r.DownstreamSeconds:F0} s)");
+                results.Add((row, r));
+            }
+        }
+        var markdown = Markdown(template, dataset.Name, data.ContentHash, seeds, results, clock.Elapsed);
+        var outPath = a.Required("out");
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
+        File.WriteAllText(outPath, markdown);
+        Console.WriteLine(markdown);
+        Console.Error.WriteLine($"tables written to {outPath} ({clock.Elapsed.TotalMinutes:F1} min)");
+        return 0;
+    }
+
+    private static List<Row> SelectRows(IReadOnlyList<string> names)
+    {
+        var all = Table1.Concat(Ablations).ToList();
+        var chosen = new List<Row>();
+        foreach (var n in names.Count == 0 ? ["all"] : names)
+        {
+            IEnumerable<Row> add = n switch
+            {
+                "all" => all,
+                "table1" => Table1,
+                "ablations" => Ablations,
+                _ => [all.FirstOrDefault(r => r.Name == n) ?? throw new UsageException($"option '--rows': unknown row '{n}'")],
+            };
+            foreach (var r in add) if (!chosen.Contains(r)) chosen.Add(r);
+        }
+        return chosen;
+    }
+
+    private static ExperimentResult? TryReuse(string file, string configHash, string datasetHash)
+    {
+        if (!File.Exists(file)) return null;
+        try
+        {
+            var r = JsonSerializer.Deserialize<ExperimentResult>(File.ReadAllText(file), RunCommand.Json);
+            return r is not null && r.ConfigHash == configHash && r.DatasetHash == datasetHash && r.CodeVersion == Model.Runtime.CodeVersion.Current ? r : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Mean ± sample standard deviation (n − 1), "52.3 ± 1.2"; a single value has no spread.</summary>
+    public static string MeanStd(IReadOnlyList<double> v)
+    {
+        var mean = v.Average();
+        if (v.Count < 2) return mean.ToString("F1", CultureInfo.InvariantCulture);
+        var sd = Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Count - 1));
+        return string.Create(CultureInfo.InvariantCulture, $"{mean:F1} ± {sd:F1}");
+    }
+
+    public static string Markdown(ExperimentSpec template, string dataset, string datasetHash, IReadOnlyList<long> seeds,
+        IReadOnlyList<(Row Row, ExperimentResult Result)> results, TimeSpan elapsed)
+    {
+        var sb = new StringBuilder();
+        var first = results[0].Result;
+        var directions = first.Results.Keys.OrderBy(d => d[0] == d[^1] ? 1 : 0).ThenBy(d => d, StringComparer.Ordinal).ToList();
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"Task `{first.Task}`, {first.Metric} (%) on the {(template.Protocol == Model.Downstream.EvaluationProtocol.HeldOut ? "held-out test split" : "training split (reference protocol)")}, mean ± std over seeds {string.Join(", ", seeds)}; " +
+            $"preset `{template.Preset}`, modalities `{template.Modalities.Code()}`, dataset `{dataset}` (sha256 {datasetHash[..12]}…), code {first.CodeVersion}; {elapsed.TotalMinutes:F1} min in all.");
+        sb.AppendLine();
+        void Section(string title, IEnumerable<Row> rows)
+        {
+            var present = rows.Where(r => results.Any(x => x.Row == r)).ToList();
+            if (present.Count == 0) return;
+            sb.AppendLine($"### {title}");
+            sb.AppendLine();
+            sb.AppendLine("| method | " + string.Join(" | ", directions.Select(d => d[0] == d[^1] ? $"{d} (in-modality)" : d)) + " | codes used by all modalities |");
+            sb.AppendLine("|---|" + string.Concat(directions.Select(_ => "---|")) + "---|");
+            foreach (var r in present)
+            {
+                var runs = results.Where(x => x.Row == r).Select(x => x.Result).ToList();
+                var cells = directions.Select(d => MeanStd(runs.Select(x => x.Results[d]).ToList()));
+                var shared = MeanStd(runs.Select(x => (double)x.Codebook.UsedByAll).ToList());
+                sb.AppendLine($"| {runs[0].Label} | {string.Join(" | ", cells)} | {shared} of {runs[0].Codebook.Codes} |");
+            }
+            sb.AppendLine();
+        }
+        Section("Comparison (paper Table 1)", Table1);
+        Section("Ablations of Uni-Code (paper Tables 2–3)", Ablations);
+        return sb.ToString();
+    }
+}
