@@ -95,6 +95,9 @@ public sealed class ParsedArgs
 
     public bool Has(string name) { Spec(name); return values.ContainsKey(name); }
 
+    /// <summary>Whether the command declares option <paramref name="name"/> at all (shared option parsers use it).</summary>
+    public bool Declares(string name) => command.Options.Any(o => o.Name == name);
+
     public bool Flag(string name)
     {
         Spec(name);

@@ -64,16 +64,17 @@ public static class ExperimentOptions
             if (!File.Exists(file)) throw new UsageException($"option '--config': file '{file}' not found");
             config = File.ReadAllText(file);
         }
+        bool Off(string flag) => a.Declares(flag) && a.Flag(flag);
         return new ExperimentSpec
         {
             Dataset = a.Required("data"),
             Method = method,
             Ablation = new Ablation(
-                Club: a.Flag("no-club") ? false : null,
-                Cpc: a.Flag("no-cpc") ? false : null,
-                MultiModalEma: a.Flag("no-mm-ema") ? false : null,
-                CodeReset: a.Flag("no-reset") ? false : null,
-                Cmcm: a.Flag("no-cmcm") ? false : null),
+                Club: Off("no-club") ? false : null,
+                Cpc: Off("no-cpc") ? false : null,
+                MultiModalEma: Off("no-mm-ema") ? false : null,
+                CodeReset: Off("no-reset") ? false : null,
+                Cmcm: Off("no-cmcm") ? false : null),
             Preset = preset,
             Modalities = modalities,
             Task = task,
