@@ -15,6 +15,7 @@ var router = new CommandRouter(
         SynthCommand.Spec,
         RunCommand.Spec,
         BenchScienceCommand.Spec,
+        CodebookCommand.Spec,
         BenchCommand.Spec,
         MigrateCommand.Spec,
     ],
