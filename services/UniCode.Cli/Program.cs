@@ -1,5 +1,4 @@
-using UniCode.Cli.CommandLine;
-using UniCode.Cli.Commands;
+using UniCode.Cli;
 
 using var cts = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -10,22 +9,9 @@ Console.CancelKeyPress += (_, e) =>
     Console.Error.WriteLine("unicode: stopping after the current step (Ctrl+C again to kill)…");
 };
 
-var router = new CommandRouter(
-    [
-        SynthCommand.Spec,
-        RunCommand.Spec,
-        BenchScienceCommand.Spec,
-        CodebookCommand.Spec,
-        BenchCommand.Spec,
-        MigrateCommand.Spec,
-    ],
-    """
-    unicode — Uni-Code (NeurIPS 2023) cross-modal generalization: pre-train one discrete codebook shared by
-    audio, video and text, train a downstream head on one modality's codes, test it zero-shot on another.
-    """);
 try
 {
-    return router.Run(args, cts.Token);
+    return CliApp.Router.Run(args, cts.Token);
 }
 catch (OperationCanceledException)
 {

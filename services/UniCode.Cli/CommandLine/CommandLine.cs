@@ -172,6 +172,13 @@ public sealed class CommandRouter(IReadOnlyList<CommandSpec> commands, string de
             Console.Error.WriteLine($"unicode {command.Name}: {e.Message}. See 'unicode {command.Name} --help'.");
             return 2;
         }
+        catch (Exception e) when (e is not OperationCanceledException && Environment.GetEnvironmentVariable("UNICODE_DEBUG") is null)
+        {
+            // Bad data, configs and checkpoints carry messages that name the file, field and expected value;
+            // a stack trace adds nothing for the user (UNICODE_DEBUG=1 shows it).
+            Console.Error.WriteLine($"unicode {command.Name}: error: {e.Message}");
+            return 1;
+        }
     }
 
     public string Help()

@@ -1,0 +1,22 @@
+using UniCode.Cli.CommandLine;
+using UniCode.Cli.Commands;
+
+namespace UniCode.Cli;
+
+/// <summary>The `unicode` command set (Program.cs only wires Ctrl+C and the exit code).</summary>
+public static class CliApp
+{
+    public static CommandRouter Router { get; } = new(
+        [
+            SynthCommand.Spec,
+            RunCommand.Spec,
+            BenchScienceCommand.Spec,
+            CodebookCommand.Spec,
+            BenchCommand.Spec,
+            MigrateCommand.Spec,
+        ],
+        """
+        unicode — Uni-Code (NeurIPS 2023) cross-modal generalization: pre-train one discrete codebook shared by
+        audio, video and text, train a downstream head on one modality's codes, test it zero-shot on another.
+        """);
+}

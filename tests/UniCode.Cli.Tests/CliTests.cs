@@ -1,0 +1,108 @@
+using System.Text.Json;
+
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace UniCode.Cli.Tests;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("unicode-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    /// <summary>Runs `unicode ARGS` in process; returns exit code, stdout, stderr.</summary>
+    private static (int Code, string Out, string Err) Unicode(params string[] args)
+    {
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        Console.SetOut(o);
+        Console.SetError(e);
+        try
+        {
+            var code = CliApp.Router.Run(args, CancellationToken.None);
+            return (code, o.ToString(), e.ToString());
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+        }
+    }
+
+    [Fact]
+    public void Help_lists_every_command_and_each_command_has_its_own_help()
+    {
+        var (code, output, _) = Unicode("--help");
+        Assert.Equal(0, code);
+        foreach (var command in new[] { "synth", "run", "bench-science", "codebook", "bench", "migrate" })
+        {
+            Assert.Contains(command, output);
+            var (c, help, _) = Unicode(command, "--help");
+            Assert.Equal(0, c);
+            Assert.StartsWith($"unicode {command}:", help);
+            Assert.Contains("--help", help);
+        }
+    }
+
+    [Theory]
+    [InlineData("unknown option '--nope' for 'unicode run'", "run", "--data", "synth:", "--nope")]
+    [InlineData("option '--data' is required for 'unicode run'", "run")]
+    [InlineData("option '--seed' = 'x': expected an integer", "run", "--data", "synth:", "--seed", "x")]
+    [InlineData("method 'vqvae': expected baseline, cmcm, dcid-cmcm or unicode", "run", "--data", "synth:", "--method", "vqvae")]
+    [InlineData("option '--task' = 'segmentation': expected ave, avvp or retrieval", "run", "--data", "synth:", "--task", "segmentation")]
+    [InlineData("option '--modalities': modalities 'ax': expected letters from 'a', 'v', 't' (e.g. av, avt), got 'x'", "run", "--data", "synth:", "--modalities", "ax")]
+    public void Bad_input_is_a_usage_error_that_names_the_option(string message, params string[] args)
+    {
+        var (code, _, err) = Unicode(args);
+        Assert.Equal(2, code);
+        Assert.Contains(message, err);
+        Assert.Contains("See 'unicode run --help'", err);
+    }
+
+    [Fact]
+    public void Unknown_dataset_kinds_are_rejected_with_the_known_kinds()
+    {
+        var (code, _, err) = Unicode("run", "--data", "imagenet:/x", "--pretrain-epochs", "1");
+        Assert.Equal(1, code);
+        Assert.StartsWith("unicode run: error: ", err);
+        Assert.Contains("imagenet", err);
+        Assert.Contains("synth", err);
+        Assert.DoesNotContain("   at ", err);
+    }
+
+    [Fact]
+    public void Run_writes_the_documented_json()
+    {
+        var json = Path.Combine(dir, "r.json");
+        var (code, output, _) = Unicode("run", "--data", "synth:clips=96,classes=4,audio=16,video=8,grid=5,text=0,seed=3",
+            "--method", "unicode", "--task", "ave", "--seed", "2", "--pretrain-epochs", "1", "--downstream-epochs", "2", "--json", json);
+        Assert.Equal(0, code);
+        Assert.Contains("| direction |", output);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var root = doc.RootElement;
+        Assert.Equal("unicode", root.GetProperty("method").GetString());
+        Assert.Equal("ave", root.GetProperty("task").GetString());
+        Assert.Equal(2, root.GetProperty("seed").GetInt64());
+        var results = root.GetProperty("results");
+        foreach (var d in new[] { "v2a", "a2v", "v2v", "a2a" })
+        {
+            var v = results.GetProperty(d).GetDouble();
+            Assert.InRange(v, 0, 100);
+        }
+        Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("config_hash").GetString()!);
+        Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("dataset_hash").GetString()!);
+        Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("checkpoint_sha256").GetString()!);
+    }
+
+    [Fact]
+    public void Synth_writes_the_ave_layout_and_prints_its_name()
+    {
+        var outDir = Path.Combine(dir, "synth");
+        var (code, output, _) = Unicode("synth", "--out", outDir, "--seed", "4", "--spec", "clips=12,classes=3,audio=8,video=4,grid=5,text=0");
+        Assert.Equal(0, code);
+        Assert.Equal($"ave:{outDir}", output.Trim());
+        foreach (var f in new[] { "audio_feature.h5", "visual_feature.h5", "labels.h5", "train_order.h5", "val_order.h5", "test_order.h5" })
+            Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+    }
+}
