@@ -108,7 +108,8 @@ public sealed class CheckpointRegistry(
 
         try
         {
-            store.Put(path, request.Sha256);
+            // The copy is hashed as it is written: a file changed since Verify is not stored.
+            if (!store.Exists(request.Sha256)) store.Put(path, request.Sha256);
         }
         catch (ArtifactHashMismatchException e)
         {

@@ -6,7 +6,8 @@ using UniCode.Registry;
 
 // unicode-registry: `dotnet run --project services/UniCode.Registry` runs the service,
 // `… -- health` checks PostgreSQL, RabbitMQ and the artifact store and prints one JSON line.
-// Configuration (environment): UNICODE_PG, UNICODE_RABBITMQ_HOST/PORT/VHOST/USER/PASS, UNICODE_ARTIFACTS.
+// Configuration (environment): UNICODE_PG, UNICODE_RABBITMQ_HOST/PORT/VHOST/USER/PASS, UNICODE_ARTIFACTS,
+// UNICODE_BUS_PREFIX (optional).
 return await ServiceProgram.RunAsync("registry", args,
     [
         HealthChecks.Postgres(DatabaseSettings.FromEnvironment),
@@ -19,5 +20,5 @@ return await ServiceProgram.RunAsync("registry", args,
         builder.Services.AddResultsDatabase(DatabaseSettings.FromEnvironment());
         builder.Services.AddResultsDatabaseMigrationAtStartup();
         builder.Services.AddCheckpointRegistry(ArtifactStore.FromEnvironment());
-        builder.Services.AddUniCodeBus(RabbitMqSettings.FromEnvironment(), x => x.AddRegistryConsumers());
+        builder.Services.AddUniCodeBus(ServiceBusSettings.FromEnvironment(), x => x.AddRegistryConsumers());
     });

@@ -49,7 +49,7 @@ public sealed class SetCheckpointAliasConsumer(CheckpointRegistry registry, ILog
     public async Task Consume(ConsumeContext<SetCheckpointAlias> context)
     {
         var m = context.Message;
-        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["alias"] = m.Alias, ["checkpoint_sha256"] = m.Sha256 });
+        using var scope = JobLogScope.Begin(logger, null, new Dictionary<string, object?> { ["alias"] = m.Alias, ["checkpoint_sha256"] = m.Sha256 });
         var outcome = await registry.SetAliasAsync(m.Alias, m.Sha256, context.CancellationToken);
         var now = DateTimeOffset.UtcNow;
         object message = outcome switch

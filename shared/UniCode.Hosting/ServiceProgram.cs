@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using UniCode.Messaging;
 
 namespace UniCode.Hosting;
 
@@ -59,6 +60,9 @@ public static class ServiceProgram
             o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
         });
         logging.AddFilter<ConsoleLoggerProvider>("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        // EF logs the expected failed probe of __EFMigrationsHistory on a fresh database as an error; failed
+        // commands surface as exceptions (and MassTransit logs those) anyway.
+        logging.AddFilter<ConsoleLoggerProvider>("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.None);
         return logging;
     }
 }
@@ -68,19 +72,41 @@ public static class JobLogScope
 {
     public static IDisposable? Begin(ILogger logger, Guid jobId, Guid? chainId, string? stepKey = null)
     {
-        var state = new Dictionary<string, object?>
-        {
-            ["job_id"] = jobId,
-            ["chain_id"] = chainId,
-        };
-        if (stepKey is not null) state["step_key"] = stepKey;
-        return logger.BeginScope(state);
+        var fields = new List<KeyValuePair<string, object?>> { new("job_id", jobId), new("chain_id", chainId) };
+        if (stepKey is not null) fields.Add(new("step_key", stepKey));
+        return logger.BeginScope(new ScopeFields(fields));
     }
 
     /// <summary>For work that belongs to a chain but is not a job (registrations, alias moves).</summary>
-    public static IDisposable? Begin(ILogger logger, Guid? chainId, IReadOnlyDictionary<string, object?> fields)
+    public static IDisposable? Begin(ILogger logger, Guid? chainId, IReadOnlyDictionary<string, object?> fields) =>
+        logger.BeginScope(new ScopeFields([.. fields, new("chain_id", chainId)]));
+
+    /// <summary>Scope state the JSON console logger writes as properties (and as "k=v, …" in its Message).</summary>
+    private sealed class ScopeFields(IReadOnlyList<KeyValuePair<string, object?>> fields) : IReadOnlyList<KeyValuePair<string, object?>>
     {
-        var state = new Dictionary<string, object?>(fields) { ["chain_id"] = chainId };
-        return logger.BeginScope(state);
+        public KeyValuePair<string, object?> this[int index] => fields[index];
+        public int Count => fields.Count;
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() => fields.GetEnumerator();
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+        public override string ToString() => string.Join(", ", fields.Select(f => $"{f.Key}={f.Value}"));
+    }
+}
+
+/// <summary>The bus settings of a service process.</summary>
+public static class ServiceBusSettings
+{
+    /// <summary>Optional: prepended to every queue and exchange name (see <see cref="RabbitMqSettings.Prefix"/>).</summary>
+    public const string PrefixVariable = "UNICODE_BUS_PREFIX";
+
+    /// <summary><see cref="RabbitMqSettings.FromEnvironment()"/> plus the optional UNICODE_BUS_PREFIX, which keeps one environment's queues apart from another's in a shared virtual host.</summary>
+    public static RabbitMqSettings FromEnvironment(Func<string, string?>? lookup = null)
+    {
+        lookup ??= Environment.GetEnvironmentVariable;
+        var settings = RabbitMqSettings.FromEnvironment(lookup);
+        var prefix = lookup(PrefixVariable)?.Trim();
+        if (string.IsNullOrEmpty(prefix)) return settings;
+        if (!prefix.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            throw new InvalidOperationException($"{PrefixVariable} is '{prefix}'; expected letters, digits, '-' or '_' (it becomes part of queue names)");
+        return settings with { Prefix = prefix };
     }
 }
