@@ -31,6 +31,21 @@ public sealed class MigratorTests(ServerFixture servers)
     }
 
     [Fact]
+    public async Task Hosts_starting_together_on_an_empty_server_all_migrate()
+    {
+        await using var db = await servers.CreateDatabaseAsync(create: false);
+        var runs = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ =>
+            Task.Run(() => DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None))));
+        // Every host finished without an error, and the database holds every migration exactly once.
+        var reported = runs.SelectMany(r => r).Distinct().Order(StringComparer.Ordinal).ToList();
+        await using var context = ResultsDbContextOptions.CreateContext(db.ConnectionString);
+        Assert.Empty(await context.Database.GetPendingMigrationsAsync());
+        var applied = (await context.Database.GetAppliedMigrationsAsync()).ToList();
+        Assert.Equal(applied.Count, applied.Distinct().Count());
+        Assert.Equal(context.Database.GetMigrations().Order(StringComparer.Ordinal), reported);
+    }
+
+    [Fact]
     public async Task Hosted_service_migrates_when_the_host_starts()
     {
         await using var db = await servers.CreateDatabaseAsync();
