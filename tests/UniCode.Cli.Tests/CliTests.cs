@@ -96,6 +96,39 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Codebook_analysis_writes_tables_and_pngs()
+    {
+        var outDir = Path.Combine(dir, "codebook");
+        var (code, output, err) = Unicode("codebook", "--data", "synth:clips=96,classes=4,audio=16,video=8,grid=5,text=0,seed=3",
+            "--rows", "baseline,unicode", "--sizes", "16,32", "--seeds", "1", "--pretrain-epochs", "1", "--downstream-epochs", "1", "--out", outDir);
+        Assert.True(code == 0, err);
+        Assert.Contains("paper Fig. 4", output);
+        Assert.Contains("paper Fig. 3", output);
+        foreach (var f in new[] { "codebook.md", "shares.png", "sweep.png", "sharing-unicode-seed1.json", "sweep-L16-seed1.json" })
+            Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(outDir, "shares.png"))[..4]);
+    }
+
+    [Fact]
+    public void Bench_science_writes_the_comparison_table_and_reuses_finished_runs()
+    {
+        var outFile = Path.Combine(dir, "science.md");
+        var runs = Path.Combine(dir, "runs");
+        string[] args = ["bench-science", "--data", "synth:clips=96,classes=4,audio=16,video=8,grid=5,text=0,seed=3",
+            "--rows", "baseline,no-cpc", "--seeds", "1,2", "--pretrain-epochs", "1", "--downstream-epochs", "1", "--out", outFile, "--json-dir", runs];
+        var (code, output, err) = Unicode(args);
+        Assert.True(code == 0, err);
+        Assert.Contains("### Comparison (paper Table 1)", output);
+        Assert.Contains("| Baseline |", output);
+        Assert.Contains("| Uni-Code w/o Cross-CPC |", output);
+        Assert.Matches(@"\| Baseline \| \d+\.\d ± \d+\.\d \|", output);
+        Assert.Equal(4, Directory.GetFiles(runs, "*.json").Length);
+        var again = Unicode(args);
+        Assert.Equal(0, again.Code);
+        Assert.Equal(4, again.Err.Split('\n').Count(l => l.Contains(": reusing ")));
+    }
+
+    [Fact]
     public void Synth_writes_the_ave_layout_and_prints_its_name()
     {
         var outDir = Path.Combine(dir, "synth");

@@ -81,7 +81,7 @@ public static class ExperimentOptions
             Seed = seed,
             PretrainEpochs = a.Int("pretrain-epochs"),
             DownstreamEpochs = a.Int("downstream-epochs"),
-            CodebookSize = a.Int("codebook-size"),
+            CodebookSize = a.Declares("codebook-size") ? a.Int("codebook-size") : null,
             Precision = a.String("precision") is not null ? a.Enum<Precision>("precision") : null,
             Protocol = protocol,
             Device = a.Required("device"),
