@@ -151,13 +151,20 @@ public sealed class CommandRouter(IReadOnlyList<CommandSpec> commands, string de
             Console.WriteLine(Help());
             return args.Length == 0 ? 2 : 0;
         }
-        var command = commands.FirstOrDefault(c => c.Name == args[0]);
+        // Two-word commands ("submit chain") first, then one-word ones.
+        var words = 1;
+        var command = args.Length > 1 ? commands.FirstOrDefault(c => c.Name == $"{args[0]} {args[1]}") : null;
+        if (command is not null) words = 2;
+        else command = commands.FirstOrDefault(c => c.Name == args[0]);
         if (command is null)
         {
-            Console.Error.WriteLine($"unicode: unknown command '{args[0]}'. Commands: {string.Join(", ", commands.Select(c => c.Name))}. See 'unicode --help'.");
+            var family = commands.Where(c => c.Name.StartsWith(args[0] + " ", StringComparison.Ordinal)).Select(c => c.Name).ToList();
+            Console.Error.WriteLine(family.Count > 0
+                ? $"unicode: '{args[0]}' needs a sub-command: {string.Join(", ", family)}. See 'unicode --help'."
+                : $"unicode: unknown command '{args[0]}'. Commands: {string.Join(", ", commands.Select(c => c.Name))}. See 'unicode --help'.");
             return 2;
         }
-        var rest = args.Skip(1).ToList();
+        var rest = args.Skip(words).ToList();
         if (rest.Contains("--help") || rest.Contains("-h"))
         {
             Console.WriteLine(command.Help());

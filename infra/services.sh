@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# services.sh - start, stop or list UniCode's service processes on this machine, each its own process,
+# against the RabbitMQ + PostgreSQL that infra/local-services.sh started (their settings are read from
+# .local-services/connection.env unless UNICODE_* are already set).
+#
+#   infra/services.sh start [SERVICE…]     # default: every service; logs in .local-services/logs/
+#   infra/services.sh stop  [SERVICE…]     # stops only the processes this script started (pid files)
+#   infra/services.sh status               # one line per service: running/stopped + `health` output
+#
+# Scale out = run more of them, on this or other machines pointed at the same broker and database:
+#   UNICODE_INSTANCE=2 infra/services.sh start trainer     # a second trainer sharing the job queue
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+STATE=${LOCAL_SERVICES_DIR:-$REPO/.local-services}
+CONFIGURATION=${CONFIGURATION:-Debug}
+ALL=(registry preprocessing orchestrator trainer finetuning evaluation)
+declare -A PROJECT=(
+  [registry]=UniCode.Registry [preprocessing]=UniCode.Preprocessing [orchestrator]=UniCode.Orchestrator
+  [trainer]=UniCode.Trainer [finetuning]=UniCode.Finetuning [evaluation]=UniCode.Evaluation)
+INSTANCE=${UNICODE_INSTANCE:-1}
+log() { echo "[services] $*" >&2; }
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]; }
+if [ -z "${UNICODE_PG:-}" ] && [ -f "$STATE/connection.env" ]; then . "$STATE/connection.env"; fi
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+mkdir -p "$STATE/logs" "$STATE/pids"
+
+dll() {
+  local p=${PROJECT[$1]:-}
+  [ -n "$p" ] || { log "unknown service '$1' (known: ${ALL[*]})"; exit 2; }
+  local d=$REPO/services/$p/bin/$CONFIGURATION/net10.0
+  local f
+  f=$(ls "$d"/*.dll 2>/dev/null | while read -r x; do n=$(basename "$x" .dll); [ -f "$d/$n.runtimeconfig.json" ] && echo "$x"; done | head -1)
+  [ -n "$f" ] || { log "$p is not built ($d): run 'make build'"; exit 1; }
+  echo "$f"
+}
+
+start() {
+  local s=$1 pidf=$STATE/pids/$1-$INSTANCE.pid
+  if alive "$(cat "$pidf" 2>/dev/null || true)"; then log "$s #$INSTANCE already running (pid $(cat "$pidf"))"; return; fi
+  local d; d=$(dll "$s")
+  setsid nohup dotnet "$d" >"$STATE/logs/$s-$INSTANCE.log" 2>&1 </dev/null &
+  echo $! >"$pidf"
+  log "$s #$INSTANCE started (pid $!, log $STATE/logs/$s-$INSTANCE.log)"
+}
+
+stop() {
+  local s=$1
+  for pidf in "$STATE"/pids/"$s"-*.pid; do
+    [ -f "$pidf" ] || continue
+    local pid; pid=$(cat "$pidf")
+    if alive "$pid"; then
+      kill -TERM "$pid"
+      for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
+      alive "$pid" && kill -KILL "$pid"
+      log "$(basename "$pidf" .pid) stopped"
+    fi
+    rm -f "$pidf"
+  done
+}
+
+cmd=${1:-status}; shift || true
+services=("$@"); [ ${#services[@]} -gt 0 ] || services=("${ALL[@]}")
+case "$cmd" in
+  start) for s in "${services[@]}"; do start "$s"; done ;;
+  stop) for s in "${services[@]}"; do stop "$s"; done ;;
+  status)
+    for s in "${services[@]}"; do
+      state=stopped
+      for pidf in "$STATE"/pids/"$s"-*.pid; do [ -f "$pidf" ] && alive "$(cat "$pidf")" && state="running (pid $(cat "$pidf"))"; done
+      health=$(timeout 30 dotnet "$(dll "$s")" health 2>/dev/null | tail -1 || true)
+      printf '%-14s %-22s %s\n' "$s" "$state" "$health"
+    done ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
+esac
