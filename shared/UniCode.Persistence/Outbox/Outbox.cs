@@ -23,7 +23,7 @@ public static class OutboxExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(body);
         var row = new OutboxMessage
         {
-            Id = messageId ?? Guid.CreateVersion7(now),
+            Id = messageId ?? OutboxIds.Next(now),
             MessageType = messageType,
             Body = body,
             CreatedAt = now,
@@ -38,6 +38,37 @@ public static class OutboxExtensions
     {
         ArgumentNullException.ThrowIfNull(message);
         return db.AddToOutbox(OutboxSerializer.TypeName(type), OutboxSerializer.Serialize(message, type), now, messageId);
+    }
+}
+
+/// <summary>
+/// Message ids for outbox rows: version-7 UUIDs that strictly increase within the process. EF Core
+/// orders the INSERTs of one SaveChanges by key, so increasing ids make outbox_messages.sequence
+/// follow the order in which the rows were added (random ids would shuffle one unit of work's messages).
+/// </summary>
+public static class OutboxIds
+{
+    private static readonly Lock Gate = new();
+    private static Guid _last;
+
+    public static Guid Next(DateTimeOffset now)
+    {
+        var id = Guid.CreateVersion7(now);
+        lock (Gate)
+        {
+            if (id.CompareTo(_last) <= 0) id = Increment(_last);
+            _last = id;
+        }
+        return id;
+    }
+
+    /// <summary>The next UUID in byte order (the order of Guid.CompareTo and of PostgreSQL's uuid).</summary>
+    private static Guid Increment(Guid id)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        id.TryWriteBytes(bytes, bigEndian: true, out _);
+        for (var i = 15; i >= 9 && ++bytes[i] == 0; i--) { }   // carry; never reaches the variant bits in byte 8
+        return new Guid(bytes, bigEndian: true);
     }
 }
 

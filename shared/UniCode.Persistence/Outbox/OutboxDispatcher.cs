@@ -48,7 +48,9 @@ public sealed record OutboxOptions
 }
 
 /// <summary>
-/// Publishes unsent outbox rows in insertion order and marks them sent. Rows are claimed with
+/// Publishes unsent outbox rows in insertion order and marks them sent. A row whose publish failed
+/// backs off (1 s, doubling, at most <see cref="OutboxOptions.MaxBackoff"/>) without holding back the
+/// rows behind it, so the order is not guaranteed across failures. Rows are claimed with
 /// FOR UPDATE SKIP LOCKED, so several dispatchers (several service instances) share the work without
 /// publishing a row twice in the normal case. A crash between the publish and the commit publishes
 /// the row again later with the same message id (at least once; inboxes drop the copy).
@@ -124,7 +126,7 @@ public sealed class OutboxDispatcher(
                 row.LastError = e.Message;
                 logger.LogWarning(e, "Publishing outbox message {MessageId} ({MessageType}) failed (attempt {Attempts}); next try in {Backoff}",
                     row.Id, row.MessageType, row.Attempts, backoff);
-                break;   // keep the order: later rows wait for this one (and the broker is likely away)
+                break;   // the broker is likely away: the rest of the batch waits for the next pass
             }
         }
         await db.SaveChangesAsync(CancellationToken.None);
@@ -148,10 +150,11 @@ public static class OutboxServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the <see cref="OutboxSignal"/>, the options and the <see cref="OutboxDispatcher"/>
-    /// (a hosted service) publishing through <typeparamref name="TPublisher"/>. Needs
-    /// <see cref="PersistenceServiceCollectionExtensions.AddResultsDatabase"/> and a <see cref="TimeProvider"/>.
+    /// publishing through <typeparamref name="TPublisher"/>, as a hosted service unless
+    /// <paramref name="runAsHostedService"/> is false (then it can be started by hand). Needs
+    /// <see cref="PersistenceServiceCollectionExtensions.AddResultsDatabase"/>.
     /// </summary>
-    public static IServiceCollection AddOutboxDispatcher<TPublisher>(this IServiceCollection services, OutboxOptions? options = null)
+    public static IServiceCollection AddOutboxDispatcher<TPublisher>(this IServiceCollection services, OutboxOptions? options = null, bool runAsHostedService = true)
         where TPublisher : class, IOutboxPublisher
     {
         services.TryAddSingleton(TimeProvider.System);
@@ -159,7 +162,7 @@ public static class OutboxServiceCollectionExtensions
         services.AddSingleton<OutboxSignal>();
         services.AddSingleton<IOutboxPublisher, TPublisher>();
         services.AddSingleton<OutboxDispatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<OutboxDispatcher>());
+        if (runAsHostedService) services.AddHostedService(sp => sp.GetRequiredService<OutboxDispatcher>());
         return services;
     }
 }
