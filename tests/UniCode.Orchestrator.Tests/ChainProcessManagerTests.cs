@@ -161,7 +161,7 @@ public sealed class ChainProcessManagerTests(ServerFixture servers, ITestOutputH
         host.World.Evaluate = _ => Act.WaitForGate;   // hold the chain after its fine-tunings
         var submit = Submit(Spec(NewDataset()));
         await host.Bus.Publish(submit);
-        await host.EventuallyAsync(_ => Task.FromResult(host.World.Commands<EvaluateHead>().Count), n => n == 2);
+        await host.EventuallyAsync(_ => Task.FromResult(host.World.Commands<EvaluateHead>().Count(e => e.ChainId == submit.ChainId)), n => n == 2);
         var before = (await host.StepsAsync(submit.ChainId)).ToDictionary(s => s.Id);
         uint chainVersion;
         await using (var db = host.Db()) chainVersion = await VersionOf(db, submit.ChainId);
@@ -308,6 +308,43 @@ public sealed class ChainProcessManagerTests(ServerFixture servers, ITestOutputH
         var v2a = (await host.StepsAsync(submit.ChainId)).Single(s => s.Label == "evaluate ave v2a seed=43");
         Assert.Equal((v2a.StepKey, $"the worker's consumer failed: {FakeWorld.CrashMessage}"), (failed.FailedStepKey, failed.Reason));
         Assert.Equal((ChainStepStatuses.Failed, failed.Reason), (v2a.Status, v2a.Reason));
+    }
+
+    [Fact]
+    public async Task Concurrent_decisions_about_one_chain_conflict_and_are_retried_not_lost()
+    {
+        await using var host = await CreateAsync(servers, _db, output, start: false);   // the engine alone, no bus
+        var store = host.Services.GetRequiredService<ChainStore>();
+        var engine = host.Services.GetRequiredService<ChainEngine>();
+        var submit = Submit(Spec(NewDataset(), seeds: [1, 2]));
+        await store.RunAsync(null, null, db => engine.SubmitAsync(db, submit, CancellationToken.None), CancellationToken.None);
+        var pretrains = await host.StepsAsync(submit.ChainId);
+        Assert.Equal(2, pretrains.Count);
+
+        // Another transaction holds the chain row; both completions queue behind it on their UPDATE
+        // of the chain, find its xmin changed when it commits, and must re-run on fresh data.
+        await using var blocker = _db.OpenConnection();
+        await using var transaction = await blocker.BeginTransactionAsync();
+        await using (var touch = new Npgsql.NpgsqlCommand("UPDATE chains SET updated_at = now() WHERE id = @id", blocker, transaction))
+        {
+            touch.Parameters.AddWithValue("id", submit.ChainId);
+            Assert.Equal(1, await touch.ExecuteNonQueryAsync());
+        }
+        var before = store.ConflictRetries;
+        var completions = pretrains.Select(p => store.RunAsync(ChainEventConsumer.InboxName, Guid.NewGuid(), db => engine.OnPretrainCompletedAsync(db,
+            new PretrainCompleted(p.JobId, submit.ChainId, p.StepKey, FakeWorld.CheckpointSha(p.StepKey), "file:///c", 100, 1, [], DateTimeOffset.UtcNow),
+            CancellationToken.None), CancellationToken.None)).ToList();
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.All(completions, c => Assert.False(c.IsCompleted));   // blocked on the chain row
+        await transaction.CommitAsync();
+
+        var handled = await Task.WhenAll(completions);
+        Assert.Equal([true, true], handled);
+        Assert.True(store.ConflictRetries - before >= 2, $"expected both units of work to re-run, got {store.ConflictRetries - before} re-run(s)");
+        var steps = await host.StepsAsync(submit.ChainId);
+        Assert.All(steps.Where(s => s.Kind == ChainStepKinds.Pretrain), s => Assert.Equal(ChainStepStatuses.Succeeded, s.Status));
+        Assert.Equal(pretrains.Select(p => FakeWorld.CheckpointSha(p.StepKey)).Order(),
+            steps.Where(s => s.Kind == ChainStepKinds.Register).Select(s => s.CheckpointSha256).Order());   // both lineages went on
     }
 
     [Fact]

@@ -21,6 +21,11 @@ public sealed class ChainStore(
     /// <summary>Attempts before a conflict is handed to the bus's retry (which retries it as transient).</summary>
     public const int MaxAttempts = 10;
 
+    private long _conflicts;
+
+    /// <summary>Units of work re-run after a conflict since start (for logs and tests).</summary>
+    public long ConflictRetries => Interlocked.Read(ref _conflicts);
+
     /// <summary>
     /// Runs <paramref name="work"/>; false when <paramref name="consumer"/> already handled
     /// <paramref name="messageId"/> (a duplicate delivery: nothing is changed).
@@ -41,6 +46,7 @@ public sealed class ChainStore(
             }
             catch (Exception e) when (attempt < MaxAttempts && IsConflict(e))
             {
+                Interlocked.Increment(ref _conflicts);
                 logger.LogDebug("Concurrency conflict ({Error}); re-running the unit of work (attempt {Attempt})", e.GetBaseException().Message, attempt + 1);
                 await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 40) * attempt), cancellationToken);
                 continue;
