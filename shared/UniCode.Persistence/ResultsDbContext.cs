@@ -1,12 +1,14 @@
 using Microsoft.EntityFrameworkCore;
 using UniCode.Persistence.Entities;
 using UniCode.Persistence.EntityConfigurations;
+using UniCode.Persistence.Outbox;
 
 namespace UniCode.Persistence;
 
 /// <summary>
 /// The results database: datasets, runs, checkpoints (with lineage and aliases), downstream results
-/// and metric points. Its migrations live in the UniCode.Migrations assembly, which every host that
+/// and metric points; the chain coordinator's state (chains, chain steps, evaluation suites,
+/// re-evaluation requests); and the outbox/inbox tables of the services. Its migrations live in the UniCode.Migrations assembly, which every host that
 /// migrates must reference (see <see cref="ResultsDbContextOptions"/>).
 /// </summary>
 public sealed class ResultsDbContext(DbContextOptions<ResultsDbContext> options) : DbContext(options)
@@ -17,6 +19,12 @@ public sealed class ResultsDbContext(DbContextOptions<ResultsDbContext> options)
     public DbSet<CheckpointAlias> CheckpointAliases => Set<CheckpointAlias>();
     public DbSet<DownstreamResult> DownstreamResults => Set<DownstreamResult>();
     public DbSet<MetricPoint> MetricPoints => Set<MetricPoint>();
+    public DbSet<Chain> Chains => Set<Chain>();
+    public DbSet<ChainStep> ChainSteps => Set<ChainStep>();
+    public DbSet<EvaluationSuite> EvaluationSuites => Set<EvaluationSuite>();
+    public DbSet<ReevaluationRequest> ReevaluationRequests => Set<ReevaluationRequest>();
+    public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
+    public DbSet<ProcessedMessage> ProcessedMessages => Set<ProcessedMessage>();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
@@ -31,6 +39,12 @@ public sealed class ResultsDbContext(DbContextOptions<ResultsDbContext> options)
         modelBuilder.ApplyConfiguration(new CheckpointAliasConfiguration());
         modelBuilder.ApplyConfiguration(new DownstreamResultConfiguration());
         modelBuilder.ApplyConfiguration(new MetricPointConfiguration());
+        modelBuilder.ApplyConfiguration(new ChainConfiguration());
+        modelBuilder.ApplyConfiguration(new ChainStepConfiguration());
+        modelBuilder.ApplyConfiguration(new EvaluationSuiteConfiguration());
+        modelBuilder.ApplyConfiguration(new ReevaluationRequestConfiguration());
+        modelBuilder.ApplyConfiguration(new OutboxMessageConfiguration());
+        modelBuilder.ApplyConfiguration(new ProcessedMessageConfiguration());
         SnakeCaseNaming.Apply(modelBuilder);
     }
 }

@@ -22,6 +22,245 @@ namespace UniCode.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("UniCode.Persistence.Entities.Chain", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("CancelRequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("cancel_requested_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("FailedStepKey")
+                        .HasColumnType("text")
+                        .HasColumnName("failed_step_key");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<bool>("Force")
+                        .HasColumnType("boolean")
+                        .HasColumnName("force");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("name");
+
+                    b.Property<string>("PlanJson")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("plan_json");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("SpecJson")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("spec_json");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("status");
+
+                    b.Property<int>("StepCount")
+                        .HasColumnType("integer")
+                        .HasColumnName("step_count");
+
+                    b.Property<DateTimeOffset>("SubmittedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("submitted_at");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
+                    b.HasKey("Id")
+                        .HasName("pk_chains");
+
+                    b.HasIndex("Status")
+                        .HasDatabaseName("ix_chains_status");
+
+                    b.ToTable("chains", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_chains_status", "status IN ('running', 'cancelling', 'succeeded', 'failed', 'cancelled', 'rejected')");
+
+                            t.HasCheckConstraint("ck_chains_step_count", "step_count >= 0");
+                        });
+                });
+
+            modelBuilder.Entity("UniCode.Persistence.Entities.ChainStep", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<Guid>("ChainId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("chain_id");
+
+                    b.Property<string>("CheckpointSha256")
+                        .HasColumnType("text")
+                        .HasColumnName("checkpoint_sha256");
+
+                    b.Property<string>("CommandJson")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("command_json");
+
+                    b.Property<string>("CommandType")
+                        .HasColumnType("text")
+                        .HasColumnName("command_type");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset?>("DispatchedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("dispatched_at");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<string>("HeadSha256")
+                        .HasColumnType("text")
+                        .HasColumnName("head_sha256");
+
+                    b.Property<Guid>("JobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("job_id");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Label")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("label");
+
+                    b.Property<Guid?>("ParentStepId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("parent_step_id");
+
+                    b.Property<long?>("ProgressStep")
+                        .HasColumnType("bigint")
+                        .HasColumnName("progress_step");
+
+                    b.Property<long?>("ProgressTotal")
+                        .HasColumnType("bigint")
+                        .HasColumnName("progress_total");
+
+                    b.Property<string>("Reason")
+                        .HasColumnType("text")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("ResultJson")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("result_json");
+
+                    b.Property<string>("ResultRef")
+                        .HasColumnType("text")
+                        .HasColumnName("result_ref");
+
+                    b.Property<string>("ReusedFrom")
+                        .HasColumnType("text")
+                        .HasColumnName("reused_from");
+
+                    b.Property<long?>("Seed")
+                        .HasColumnType("bigint")
+                        .HasColumnName("seed");
+
+                    b.Property<string>("SourceModality")
+                        .HasColumnType("text")
+                        .HasColumnName("source_modality");
+
+                    b.Property<DateTimeOffset?>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("status");
+
+                    b.Property<string>("StepKey")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("step_key");
+
+                    b.Property<string>("TargetModality")
+                        .HasColumnType("text")
+                        .HasColumnName("target_modality");
+
+                    b.Property<string>("Task")
+                        .HasColumnType("text")
+                        .HasColumnName("task");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.Property<uint>("Version")
+                        .IsConcurrencyToken()
+                        .ValueGeneratedOnAddOrUpdate()
+                        .HasColumnType("xid")
+                        .HasColumnName("xmin");
+
+                    b.HasKey("Id")
+                        .HasName("pk_chain_steps");
+
+                    b.HasIndex("CheckpointSha256")
+                        .HasDatabaseName("ix_chain_steps_checkpoint_sha256");
+
+                    b.HasIndex("JobId")
+                        .HasDatabaseName("ix_chain_steps_job_id");
+
+                    b.HasIndex("ParentStepId")
+                        .HasDatabaseName("ix_chain_steps_parent_step_id");
+
+                    b.HasIndex("ChainId", "StepKey")
+                        .IsUnique()
+                        .HasDatabaseName("ux_chain_steps_chain_id_step_key");
+
+                    b.HasIndex("Status", "DispatchedAt")
+                        .HasDatabaseName("ix_chain_steps_status_dispatched_at");
+
+                    b.HasIndex("StepKey", "Status")
+                        .HasDatabaseName("ix_chain_steps_step_key_status");
+
+                    b.ToTable("chain_steps", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_chain_steps_attempts", "attempts >= 0");
+
+                            t.HasCheckConstraint("ck_chain_steps_kind", "kind IN ('pretrain', 'register', 'finetune', 'evaluate')");
+
+                            t.HasCheckConstraint("ck_chain_steps_status", "status IN ('pending', 'dispatched', 'running', 'succeeded', 'failed', 'cancelled', 'skipped')");
+
+                            t.HasCheckConstraint("ck_chain_steps_step_key", "step_key ~ '^[0-9a-f]{64}$'");
+                        });
+                });
+
             modelBuilder.Entity("UniCode.Persistence.Entities.Checkpoint", b =>
                 {
                     b.Property<string>("Sha256")
@@ -260,6 +499,60 @@ namespace UniCode.Migrations
                     b.ToTable("downstream_results", (string)null);
                 });
 
+            modelBuilder.Entity("UniCode.Persistence.Entities.EvaluationSuite", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasColumnType("text")
+                        .HasColumnName("name");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Dataset")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("dataset");
+
+                    b.PrimitiveCollection<string[]>("Directions")
+                        .IsRequired()
+                        .HasColumnType("text[]")
+                        .HasColumnName("directions");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("boolean")
+                        .HasColumnName("enabled");
+
+                    b.Property<string>("FinetuneJson")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("finetune_json");
+
+                    b.Property<string>("Protocol")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("protocol");
+
+                    b.Property<string>("Split")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("split");
+
+                    b.Property<string>("Task")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("task");
+
+                    b.HasKey("Name")
+                        .HasName("pk_evaluation_suites");
+
+                    b.ToTable("evaluation_suites", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_evaluation_suites_directions", "cardinality(directions) > 0");
+
+                            t.HasCheckConstraint("ck_evaluation_suites_protocol", "protocol IN ('held-out', 'reference')");
+                        });
+                });
+
             modelBuilder.Entity("UniCode.Persistence.Entities.MetricPoint", b =>
                 {
                     b.Property<Guid>("RunId")
@@ -286,6 +579,60 @@ namespace UniCode.Migrations
                         .HasName("pk_metric_points");
 
                     b.ToTable("metric_points", (string)null);
+                });
+
+            modelBuilder.Entity("UniCode.Persistence.Entities.ReevaluationRequest", b =>
+                {
+                    b.Property<string>("PairKey")
+                        .HasColumnType("text")
+                        .HasColumnName("pair_key");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempt");
+
+                    b.Property<Guid>("ChainId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("chain_id");
+
+                    b.Property<string>("CheckpointSha256")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("checkpoint_sha256");
+
+                    b.Property<string>("EvalCodeVersion")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("eval_code_version");
+
+                    b.Property<DateTimeOffset>("RequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("requested_at");
+
+                    b.Property<string>("SuiteName")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("suite_name");
+
+                    b.HasKey("PairKey", "Attempt")
+                        .HasName("pk_reevaluation_requests");
+
+                    b.HasIndex("ChainId")
+                        .IsUnique()
+                        .HasDatabaseName("ux_reevaluation_requests_chain_id");
+
+                    b.HasIndex("CheckpointSha256")
+                        .HasDatabaseName("ix_reevaluation_requests_checkpoint_sha256");
+
+                    b.HasIndex("SuiteName")
+                        .HasDatabaseName("ix_reevaluation_requests_suite_name");
+
+                    b.ToTable("reevaluation_requests", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_reevaluation_requests_attempt", "attempt >= 1");
+
+                            t.HasCheckConstraint("ck_reevaluation_requests_pair_key", "pair_key ~ '^[0-9a-f]{64}$'");
+                        });
                 });
 
             modelBuilder.Entity("UniCode.Persistence.Entities.Run", b =>
@@ -394,6 +741,106 @@ namespace UniCode.Migrations
                         });
                 });
 
+            modelBuilder.Entity("UniCode.Persistence.Outbox.OutboxMessage", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<string>("Body")
+                        .IsRequired()
+                        .HasColumnType("jsonb")
+                        .HasColumnName("body");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("LastError")
+                        .HasColumnType("text")
+                        .HasColumnName("last_error");
+
+                    b.Property<string>("MessageType")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("message_type");
+
+                    b.Property<DateTimeOffset>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
+
+                    b.Property<DateTimeOffset?>("SentAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("sent_at");
+
+                    b.Property<long>("Sequence")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("sequence");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Sequence"));
+
+                    b.HasKey("Id")
+                        .HasName("pk_outbox_messages");
+
+                    b.HasIndex("SentAt")
+                        .HasDatabaseName("ix_outbox_messages_sent_at");
+
+                    b.HasIndex("Sequence")
+                        .HasDatabaseName("ix_outbox_messages_unsent")
+                        .HasFilter("sent_at IS NULL");
+
+                    b.ToTable("outbox_messages", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_outbox_messages_attempts", "attempts >= 0");
+                        });
+                });
+
+            modelBuilder.Entity("UniCode.Persistence.Outbox.ProcessedMessage", b =>
+                {
+                    b.Property<string>("Consumer")
+                        .HasColumnType("text")
+                        .HasColumnName("consumer");
+
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("message_id");
+
+                    b.Property<DateTimeOffset>("ProcessedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("processed_at");
+
+                    b.HasKey("Consumer", "MessageId")
+                        .HasName("pk_processed_messages");
+
+                    b.HasIndex("ProcessedAt")
+                        .HasDatabaseName("ix_processed_messages_processed_at");
+
+                    b.ToTable("processed_messages", (string)null);
+                });
+
+            modelBuilder.Entity("UniCode.Persistence.Entities.ChainStep", b =>
+                {
+                    b.HasOne("UniCode.Persistence.Entities.Chain", "Chain")
+                        .WithMany("Steps")
+                        .HasForeignKey("ChainId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_chain_steps_chains_chain_id");
+
+                    b.HasOne("UniCode.Persistence.Entities.ChainStep", null)
+                        .WithMany()
+                        .HasForeignKey("ParentStepId")
+                        .OnDelete(DeleteBehavior.NoAction)
+                        .HasConstraintName("fk_chain_steps_chain_steps_parent_step_id");
+
+                    b.Navigation("Chain");
+                });
+
             modelBuilder.Entity("UniCode.Persistence.Entities.Checkpoint", b =>
                 {
                     b.HasOne("UniCode.Persistence.Entities.Checkpoint", "Parent")
@@ -457,6 +904,32 @@ namespace UniCode.Migrations
                         .HasConstraintName("fk_metric_points_runs_run_id");
 
                     b.Navigation("Run");
+                });
+
+            modelBuilder.Entity("UniCode.Persistence.Entities.ReevaluationRequest", b =>
+                {
+                    b.HasOne("UniCode.Persistence.Entities.Checkpoint", "Checkpoint")
+                        .WithMany()
+                        .HasForeignKey("CheckpointSha256")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_reevaluation_requests_checkpoints_checkpoint_sha256");
+
+                    b.HasOne("UniCode.Persistence.Entities.EvaluationSuite", "Suite")
+                        .WithMany()
+                        .HasForeignKey("SuiteName")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_reevaluation_requests_evaluation_suites_suite_name");
+
+                    b.Navigation("Checkpoint");
+
+                    b.Navigation("Suite");
+                });
+
+            modelBuilder.Entity("UniCode.Persistence.Entities.Chain", b =>
+                {
+                    b.Navigation("Steps");
                 });
 
             modelBuilder.Entity("UniCode.Persistence.Entities.Checkpoint", b =>

@@ -48,3 +48,13 @@ public sealed record HeadEvaluated(
     string CheckpointSha256, string HeadSha256, string Task, string SourceModality, string TargetModality,
     string Split, string Protocol, string EvalCodeVersion, string DatasetHash,
     IReadOnlyList<MetricValue> Metrics, DateTimeOffset CompletedAt);
+
+/// <summary>
+/// Run the re-evaluation sweep now instead of waiting for its schedule: every (registered
+/// pre-trained checkpoint × enabled evaluation suite × current evaluation code version) without
+/// results gets one re-evaluation chain. Idempotent: a second trigger submits nothing new.
+/// Sent by the CLI or tests; consumed by the chain coordinator (which fires its Quartz job).
+/// </summary>
+/// <param name="Reason">Who asked and why, for the logs.</param>
+/// <param name="RequestedAt">When the command was sent.</param>
+public sealed record TriggerReevaluation(string Reason, DateTimeOffset RequestedAt);

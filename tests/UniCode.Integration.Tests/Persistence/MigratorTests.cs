@@ -23,7 +23,8 @@ public sealed class MigratorTests(ServerFixture servers)
 
         Assert.Collection(first,
             id => Assert.EndsWith("_InitialResultsSchema", id),
-            id => Assert.EndsWith("_QuartzJobStore", id));
+            id => Assert.EndsWith("_QuartzJobStore", id),
+            id => Assert.EndsWith("_OrchestratorState", id));
         Assert.Empty(second);
         await using var context = ResultsDbContextOptions.CreateContext(db.ConnectionString);
         Assert.Empty(await context.Database.GetPendingMigrationsAsync());
@@ -58,7 +59,7 @@ public sealed class MigratorTests(ServerFixture servers)
         {
             using var scope = host.Services.CreateScope();
             var context = scope.ServiceProvider.GetRequiredService<ResultsDbContext>();
-            Assert.Equal(2, (await context.Database.GetAppliedMigrationsAsync()).Count());
+            Assert.Equal(3, (await context.Database.GetAppliedMigrationsAsync()).Count());
             Assert.Empty(await context.Database.GetPendingMigrationsAsync());
             Assert.Equal(0, await context.Runs.CountAsync());   // the tables exist
         }
@@ -76,26 +77,30 @@ public sealed class MigratorTests(ServerFixture servers)
         await using var context = ResultsDbContextOptions.CreateContext(db.ConnectionString);
         var migrator = context.GetService<IMigrator>();
 
+        await migrator.MigrateAsync("QuartzJobStore");
+        Assert.Equal((15L, 6L, 0L), await CountTablesAsync(db));
+
         await migrator.MigrateAsync("InitialResultsSchema");
-        Assert.Equal((0L, 6L), await CountTablesAsync(db));
+        Assert.Equal((0L, 6L, 0L), await CountTablesAsync(db));
 
         await migrator.MigrateAsync(Migration.InitialDatabase);
-        Assert.Equal((0L, 0L), await CountTablesAsync(db));
+        Assert.Equal((0L, 0L, 0L), await CountTablesAsync(db));
 
-        Assert.Equal(2, (await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None)).Count);
-        Assert.Equal((15L, 6L), await CountTablesAsync(db));
+        Assert.Equal(3, (await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None)).Count);
+        Assert.Equal((15L, 6L, 6L), await CountTablesAsync(db));
     }
 
-    /// <summary>(qrtz_ tables, results tables) in the public schema.</summary>
-    private static async Task<(long Quartz, long Results)> CountTablesAsync(TestDatabase db)
+    /// <summary>(qrtz_ tables, results tables, orchestrator and outbox tables) in the public schema.</summary>
+    private static async Task<(long Quartz, long Results, long Orchestrator)> CountTablesAsync(TestDatabase db)
     {
         await using var connection = db.OpenConnection();
         await using var command = new NpgsqlCommand(
             "SELECT count(*) FILTER (WHERE table_name LIKE 'qrtz\\_%'), " +
-            "count(*) FILTER (WHERE table_name IN ('datasets','runs','checkpoints','checkpoint_aliases','downstream_results','metric_points')) " +
+            "count(*) FILTER (WHERE table_name IN ('datasets','runs','checkpoints','checkpoint_aliases','downstream_results','metric_points')), " +
+            "count(*) FILTER (WHERE table_name IN ('chains','chain_steps','evaluation_suites','reevaluation_requests','outbox_messages','processed_messages')) " +
             "FROM information_schema.tables WHERE table_schema = 'public'", connection);
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
-        return (reader.GetInt64(0), reader.GetInt64(1));
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
     }
 }

@@ -34,9 +34,18 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
         var columns = await QueryAsync(connection,
             "SELECT table_name || '.' || column_name FROM information_schema.columns " +
             "WHERE table_schema = 'public' AND table_name NOT LIKE 'qrtz%' AND table_name <> '__EFMigrationsHistory' " +
-            "ORDER BY table_name, ordinal_position");
+            "ORDER BY table_name COLLATE \"C\", ordinal_position");
         Assert.Equal(
         [
+            "chain_steps.id", "chain_steps.chain_id", "chain_steps.parent_step_id", "chain_steps.kind", "chain_steps.label",
+            "chain_steps.step_key", "chain_steps.job_id", "chain_steps.status", "chain_steps.attempts", "chain_steps.reason",
+            "chain_steps.result_ref", "chain_steps.result_json", "chain_steps.reused_from", "chain_steps.seed", "chain_steps.task",
+            "chain_steps.source_modality", "chain_steps.target_modality", "chain_steps.checkpoint_sha256", "chain_steps.head_sha256",
+            "chain_steps.command_type", "chain_steps.command_json", "chain_steps.progress_step", "chain_steps.progress_total",
+            "chain_steps.created_at", "chain_steps.updated_at", "chain_steps.dispatched_at", "chain_steps.started_at", "chain_steps.finished_at",
+            "chains.id", "chains.name", "chains.status", "chains.force", "chains.spec_json", "chains.plan_json", "chains.step_count",
+            "chains.reason", "chains.failed_step_key", "chains.submitted_at", "chains.created_at", "chains.updated_at",
+            "chains.cancel_requested_at", "chains.finished_at",
             "checkpoint_aliases.name", "checkpoint_aliases.checkpoint_sha256", "checkpoint_aliases.updated_at",
             "checkpoints.sha256", "checkpoints.run_id", "checkpoints.step", "checkpoints.epoch", "checkpoints.config_hash",
             "checkpoints.dataset_hash", "checkpoints.seed", "checkpoints.code_version", "checkpoints.parent_sha256",
@@ -48,7 +57,17 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
             "downstream_results.split", "downstream_results.protocol", "downstream_results.metric", "downstream_results.value",
             "downstream_results.seed", "downstream_results.eval_code_version", "downstream_results.dataset_hash",
             "downstream_results.created_at",
+            "evaluation_suites.name", "evaluation_suites.task", "evaluation_suites.directions", "evaluation_suites.protocol",
+            "evaluation_suites.split", "evaluation_suites.dataset", "evaluation_suites.finetune_json", "evaluation_suites.enabled",
+            "evaluation_suites.created_at",
             "metric_points.run_id", "metric_points.step", "metric_points.key", "metric_points.value", "metric_points.recorded_at",
+            "outbox_messages.id", "outbox_messages.sequence", "outbox_messages.message_type", "outbox_messages.body",
+            "outbox_messages.created_at", "outbox_messages.sent_at", "outbox_messages.next_attempt_at", "outbox_messages.attempts",
+            "outbox_messages.last_error",
+            "processed_messages.consumer", "processed_messages.message_id", "processed_messages.processed_at",
+            "reevaluation_requests.pair_key", "reevaluation_requests.attempt", "reevaluation_requests.checkpoint_sha256",
+            "reevaluation_requests.suite_name", "reevaluation_requests.eval_code_version", "reevaluation_requests.chain_id",
+            "reevaluation_requests.requested_at",
             "runs.id", "runs.kind", "runs.chain_id", "runs.step_key", "runs.config_json", "runs.config_hash", "runs.seed",
             "runs.code_version", "runs.code_dirty", "runs.dataset_hash", "runs.device", "runs.status", "runs.error",
             "runs.created_at", "runs.started_at", "runs.finished_at",
@@ -56,7 +75,11 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
 
         var jsonb = await QueryAsync(connection,
             "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE data_type = 'jsonb' ORDER BY 1");
-        Assert.Equal(["datasets.description", "runs.config_json"], jsonb);
+        Assert.Equal(
+        [
+            "chain_steps.command_json", "chain_steps.result_json", "chains.plan_json", "datasets.description",
+            "evaluation_suites.finetune_json", "outbox_messages.body", "runs.config_json",
+        ], jsonb);
 
         // The Quartz tables are exactly those the embedded script creates.
         var scriptTables = Regex.Matches(QuartzJobStoreSchema.CreateScript(), @"CREATE TABLE IF NOT EXISTS (\w+)")
@@ -70,7 +93,8 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
         var history = await QueryAsync(connection, "SELECT \"MigrationId\" FROM \"__EFMigrationsHistory\" ORDER BY 1");
         Assert.Collection(history,
             id => Assert.EndsWith("_InitialResultsSchema", id),
-            id => Assert.EndsWith("_QuartzJobStore", id));
+            id => Assert.EndsWith("_QuartzJobStore", id),
+            id => Assert.EndsWith("_OrchestratorState", id));
     }
 
     [Fact]

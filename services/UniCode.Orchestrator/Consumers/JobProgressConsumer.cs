@@ -1,0 +1,29 @@
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using UniCode.Contracts.Finetuning;
+using UniCode.Contracts.Pretraining;
+using UniCode.Orchestrator.Chains;
+
+namespace UniCode.Orchestrator.Consumers;
+
+/// <summary>
+/// Progress reports (queue "orchestrator-job-progress", apart from the events that end steps, so a flood of
+/// progress never delays a completion): the step is running, and how far it is.
+/// </summary>
+public sealed class JobProgressConsumer(ChainStore store, ChainEngine engine, ILogger<JobProgressConsumer> logger)
+    : IConsumer<PretrainProgressed>, IConsumer<FinetuneProgressed>
+{
+    public const string InboxName = "orchestrator.job-progress";
+
+    public Task Consume(ConsumeContext<PretrainProgressed> context) =>
+        Handle(context, context.Message.ChainId, context.Message.JobId, context.Message.Step, context.Message.TotalSteps);
+
+    public Task Consume(ConsumeContext<FinetuneProgressed> context) =>
+        Handle(context, context.Message.ChainId, context.Message.JobId, context.Message.Step, context.Message.TotalSteps);
+
+    private async Task Handle<T>(ConsumeContext<T> context, Guid? chainId, Guid jobId, long step, long total) where T : class
+    {
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["chain_id"] = chainId, ["job_id"] = jobId });
+        await store.RunAsync(InboxName, context.MessageId, db => engine.OnProgressAsync(db, jobId, step, total, context.CancellationToken), context.CancellationToken);
+    }
+}

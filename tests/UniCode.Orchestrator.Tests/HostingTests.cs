@@ -1,0 +1,76 @@
+using System.Text.Json;
+using UniCode.Integration.Tests.Infrastructure;
+using UniCode.Orchestrator.Hosting;
+
+namespace UniCode.Orchestrator.Tests;
+
+/// <summary>The `health` command and the settings read from the environment.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class HostingTests(ServerFixture servers)
+{
+    private Dictionary<string, string?> Environment() => new()
+    {
+        ["UNICODE_PG"] = servers.AdminConnectionString,
+        ["UNICODE_RABBITMQ_HOST"] = servers.RabbitMq.Host,
+        ["UNICODE_RABBITMQ_PORT"] = servers.RabbitMq.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["UNICODE_RABBITMQ_VHOST"] = servers.RabbitMq.VirtualHost,
+        ["UNICODE_RABBITMQ_USER"] = servers.RabbitMq.Username,
+        ["UNICODE_RABBITMQ_PASS"] = servers.RabbitMq.Password,
+    };
+
+    private static async Task<(int Exit, JsonElement Line)> HealthAsync(Dictionary<string, string?> environment)
+    {
+        var output = new StringWriter();
+        var exit = await HealthCommand.RunAsync(name => environment.GetValueOrDefault(name), output, CancellationToken.None);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return (exit, JsonDocument.Parse(Assert.Single(lines)).RootElement);
+    }
+
+    [Fact]
+    public async Task Health_prints_one_json_line_and_exits_0_when_postgres_and_rabbitmq_answer()
+    {
+        var (exit, line) = await HealthAsync(Environment());
+
+        Assert.Equal(0, exit);
+        Assert.Equal(("orchestrator", "healthy"), (line.GetProperty("service").GetString(), line.GetProperty("status").GetString()));
+        Assert.True(line.GetProperty("checks").GetProperty("postgres").GetProperty("ok").GetBoolean());
+        Assert.True(line.GetProperty("checks").GetProperty("rabbitmq").GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Health_exits_1_naming_what_is_missing_or_down()
+    {
+        var environment = Environment();
+        environment.Remove("UNICODE_PG");
+        environment["UNICODE_RABBITMQ_PASS"] = "wrong-password";
+
+        var (exit, line) = await HealthAsync(environment);
+
+        Assert.Equal(1, exit);
+        Assert.Equal("unhealthy", line.GetProperty("status").GetString());
+        var postgres = line.GetProperty("checks").GetProperty("postgres");
+        Assert.False(postgres.GetProperty("ok").GetBoolean());
+        Assert.StartsWith("UNICODE_PG is not set", postgres.GetProperty("detail").GetString());
+        Assert.False(line.GetProperty("checks").GetProperty("rabbitmq").GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public void Options_come_from_the_environment_and_bad_values_name_the_variable()
+    {
+        var options = OrchestratorOptions.FromEnvironment(name => name switch
+        {
+            "UNICODE_CODE_VERSION" => "abc123",
+            "UNICODE_REEVALUATION_CRON" => "0 30 3 * * ?",
+            "UNICODE_DISPATCH_TIMEOUT" => "01:00:00",
+            "UNICODE_MAX_DISPATCH_ATTEMPTS" => "7",
+            _ => null,
+        });
+
+        Assert.Equal(("abc123", "abc123", "0 30 3 * * ?", TimeSpan.FromHours(1), 7), (options.CodeVersion, options.EvalCodeVersion, options.ReevaluationCron, options.DispatchTimeout, options.MaxDispatchAttempts));
+        Assert.Equal("0 0 2 * * ?", OrchestratorOptions.FromEnvironment(_ => null).ReevaluationCron);   // nightly at 02:00 by default
+        var cron = Assert.Throws<ArgumentException>(() => OrchestratorOptions.FromEnvironment(n => n == "UNICODE_REEVALUATION_CRON" ? "every night" : null));
+        Assert.Equal("OrchestratorOptions.ReevaluationCron (UNICODE_REEVALUATION_CRON) = 'every night': expected a Quartz cron expression with seconds, e.g. '0 0 2 * * ?' (02:00 every day)", cron.Message);
+        var timeout = Assert.Throws<ArgumentException>(() => OrchestratorOptions.FromEnvironment(n => n == "UNICODE_DISPATCH_TIMEOUT" ? "soon" : null));
+        Assert.Equal("UNICODE_DISPATCH_TIMEOUT = 'soon': expected a duration hh:mm:ss, e.g. 00:30:00", timeout.Message);
+    }
+}
