@@ -14,6 +14,10 @@ public static class CliApp
             CodebookCommand.Spec,
             BenchCommand.Spec,
             MigrateCommand.Spec,
+            Commands.Pipeline.PipelineCommands.SubmitChain,
+            Commands.Pipeline.PipelineCommands.SubmitGrid,
+            Commands.Pipeline.PipelineCommands.Status,
+            Commands.Pipeline.PipelineCommands.Cancel,
         ],
         """
         unicode — Uni-Code (NeurIPS 2023) cross-modal generalization: pre-train one discrete codebook shared by
