@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using UniCode.Model.Checkpoints;
+using UniCode.Model.Runtime;
 using static TorchSharp.torch;
 
 namespace UniCode.Model.Training;
@@ -139,7 +140,7 @@ public static class PretrainLoop
     public static int[] Shuffle(int count, long seed, int epoch)
     {
         var order = Enumerable.Range(0, count).ToArray();
-        new Random(HashCode.Combine(seed, epoch, 0x5eed)).Shuffle(order);
+        new Random(StableSeed.Derive(seed, epoch, 0x5eed)).Shuffle(order);
         return order;
     }
 

@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using UniCode.Model.Config;
+using UniCode.Model.Runtime;
 using static TorchSharp.torch;
 
 namespace UniCode.Model.Training;
@@ -73,7 +74,7 @@ public sealed class Pretrainer : IDisposable
         using var scope = NewDisposeScope();
         Model.train();
         // Host-side and device-side randomness of this step depend only on (seed, step): a resumed run repeats them.
-        var rng = new Random(HashCode.Combine(c.Seed, Step));
+        var rng = new Random(StableSeed.Derive(c.Seed, Step));
         generator.manual_seed(c.Seed * 1_000_003 + Step);
 
         EncoderOutput enc;
