@@ -34,6 +34,7 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
         var columns = await QueryAsync(connection,
             "SELECT table_name || '.' || column_name FROM information_schema.columns " +
             "WHERE table_schema = 'public' AND table_name NOT LIKE 'qrtz%' AND table_name <> '__EFMigrationsHistory' " +
+            "AND table_name NOT IN (SELECT table_name FROM information_schema.views WHERE table_schema = 'public') " +
             "ORDER BY table_name, ordinal_position");
         Assert.Equal(
         [
@@ -49,13 +50,16 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
             "downstream_results.seed", "downstream_results.eval_code_version", "downstream_results.dataset_hash",
             "downstream_results.created_at",
             "metric_points.run_id", "metric_points.step", "metric_points.key", "metric_points.value", "metric_points.recorded_at",
+            "pinned_baselines.name", "pinned_baselines.method", "pinned_baselines.ablation", "pinned_baselines.dataset_hash",
+            "pinned_baselines.task", "pinned_baselines.created_at",
             "runs.id", "runs.kind", "runs.chain_id", "runs.step_key", "runs.config_json", "runs.config_hash", "runs.seed",
             "runs.code_version", "runs.code_dirty", "runs.dataset_hash", "runs.device", "runs.status", "runs.error",
             "runs.created_at", "runs.started_at", "runs.finished_at",
         ], columns);
 
         var jsonb = await QueryAsync(connection,
-            "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE data_type = 'jsonb' ORDER BY 1");
+            "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE data_type = 'jsonb' " +
+            "AND table_name NOT IN (SELECT table_name FROM information_schema.views) ORDER BY 1");
         Assert.Equal(["datasets.description", "runs.config_json"], jsonb);
 
         // The Quartz tables are exactly those the embedded script creates.
@@ -70,7 +74,8 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
         var history = await QueryAsync(connection, "SELECT \"MigrationId\" FROM \"__EFMigrationsHistory\" ORDER BY 1");
         Assert.Collection(history,
             id => Assert.EndsWith("_InitialResultsSchema", id),
-            id => Assert.EndsWith("_QuartzJobStore", id));
+            id => Assert.EndsWith("_QuartzJobStore", id),
+            id => Assert.EndsWith("_ResultsViews", id));
     }
 
     [Fact]
