@@ -1,5 +1,6 @@
 using UniCode.Cli.CommandLine;
 using UniCode.Cli.Commands;
+using UniCode.Cli.Commands.Results;
 
 namespace UniCode.Cli;
 
@@ -14,6 +15,10 @@ public static class CliApp
             CodebookCommand.Spec,
             BenchCommand.Spec,
             MigrateCommand.Spec,
+            ResultsCommand.Spec,
+            CompareCommand.Spec,
+            ExportCommand.Spec,
+            CheckpointsCommand.Spec,
         ],
         """
         unicode — Uni-Code (NeurIPS 2023) cross-modal generalization: pre-train one discrete codebook shared by
