@@ -239,6 +239,9 @@ EOF
 SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'u') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'u') \gexec
 SELECT format('ALTER ROLE %I WITH LOGIN CREATEDB PASSWORD %L', :'u', :'p') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'u') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
+-- the read-only role of the results database's analysts (docs/sql/README.md); the app login may SET ROLE to it
+SELECT 'CREATE ROLE unicode_analyst NOLOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'unicode_analyst') \gexec
+SELECT format('GRANT unicode_analyst TO %I', :'u') \gexec
 SQL
 }
 

@@ -1,5 +1,6 @@
 using UniCode.Cli.CommandLine;
 using UniCode.Cli.Commands;
+using UniCode.Cli.Commands.Results;
 
 namespace UniCode.Cli;
 
@@ -18,6 +19,10 @@ public static class CliApp
             Commands.Pipeline.PipelineCommands.SubmitGrid,
             Commands.Pipeline.PipelineCommands.Status,
             Commands.Pipeline.PipelineCommands.Cancel,
+            ResultsCommand.Spec,
+            CompareCommand.Spec,
+            ExportCommand.Spec,
+            CheckpointsCommand.Spec,
         ],
         """
         unicode — Uni-Code (NeurIPS 2023) cross-modal generalization: pre-train one discrete codebook shared by

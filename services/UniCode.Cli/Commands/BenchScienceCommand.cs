@@ -3,9 +3,12 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using UniCode.Cli.CommandLine;
+using UniCode.Cli.Commands.Results;
+using UniCode.Cli.Recording;
 using UniCode.Data;
 using UniCode.Experiments;
 using UniCode.Model.Config;
+using UniCode.Model.Runtime;
 
 namespace UniCode.Cli.Commands;
 
@@ -45,6 +48,8 @@ public static class BenchScienceCommand
             new OptionSpec("seeds", "comma-separated seeds", "1,2,3", Value: "LIST"),
             new OptionSpec("out", "markdown file for the tables", "bench-results/science.md", Value: "FILE"),
             new OptionSpec("json-dir", "one JSON result per run goes here", "bench-results/science-runs", Value: "DIR"),
+            new OptionSpec("record", "also record every run in the results database (UNICODE_PG or --connection)", Flag: true),
+            ResultsDatabase.ConnectionOption,
         ],
         Run,
         """
@@ -52,6 +57,8 @@ public static class BenchScienceCommand
         metric is the task's (ave: accuracy; avvp: F1; retrieval: R@5), in percent, on the held-out test
         split unless --protocol reference. Runs already present in --json-dir with the same config hash,
         dataset hash and code version are reused, so an interrupted comparison continues where it stopped.
+        --record writes each run into the results database (`unicode compare` then shows the same table from
+        there); a reused run whose checkpoint is not recorded yet is run again, since its checkpoint file is gone.
         example: unicode bench-science --data synth: --seeds 1,2,3 --out docs/results-table.md
         """);
 
@@ -64,6 +71,10 @@ public static class BenchScienceCommand
         var jsonDir = a.Required("json-dir");
         Directory.CreateDirectory(jsonDir);
         var template = ExperimentOptions.Spec(a, Method.UniCode, seeds[0]);
+        using var database = a.Flag("record") ? ResultsDatabase.Open(a) : null;
+        var recorder = database is null ? null : new ExperimentRecorder(database.Connection);
+        recorder?.CheckSchema();
+        var device = recorder is null ? "" : DeviceSelector.Select(template.Device).ToString();
         var clock = Stopwatch.StartNew();
         using var dataset = DatasetOpener.Open(template.Dataset);
         using var data = DatasetTensors.Load(dataset, template.Modalities);
@@ -79,13 +90,33 @@ public static class BenchScienceCommand
                 var configHash = spec.Config(data).Hash();
                 if (TryReuse(file, configHash, data.ContentHash) is { } old)
                 {
-                    Console.Error.WriteLine($"[{results.Count + 1}/{total}] {row.Name} seed {seed}: reusing {file}");
-                    results.Add((row, old));
-                    continue;
+                    if (recorder is null || recorder.HasCheckpoint(old.CheckpointSha256))
+                    {
+                        Console.Error.WriteLine($"[{results.Count + 1}/{total}] {row.Name} seed {seed}: reusing {file}");
+                        if (recorder is not null) Record(recorder, database!, new ExperimentRecord(spec, old, dataset.Name, dataset.Count, device, null));
+                        results.Add((row, old));
+                        continue;
+                    }
+                    Console.Error.WriteLine($"[{results.Count + 1}/{total}] {row.Name} seed {seed}: {file} is not recorded and its checkpoint is gone: running it again");
                 }
                 var printer = new ProgressPrinter($"[{results.Count + 1}/{total}] {row.Name} seed {seed} ");
-                var r = Experiment.Run(spec, data, printer.Report, ct);
-                printer.Done();
+                // Recording reads the checkpoint file after the run: keep it in a folder of our own until then.
+                var checkpoints = recorder is null ? null : Directory.CreateTempSubdirectory("unicode-bench-").FullName;
+                ExperimentResult r;
+                try
+                {
+                    r = Experiment.Run(spec with { CheckpointDirectory = checkpoints }, data, printer.Report, ct);
+                    printer.Done();
+                    if (recorder is not null)
+                    {
+                        var facts = CheckpointFacts.Find(checkpoints!, r.CheckpointSha256, kept: false);
+                        Record(recorder, database!, new ExperimentRecord(spec, r, dataset.Name, dataset.Count, device, facts));
+                    }
+                }
+                finally
+                {
+                    if (checkpoints is not null) Directory.Delete(checkpoints, recursive: true);
+                }
                 File.WriteAllText(file, JsonSerializer.Serialize(r, RunCommand.Json));
                 Console.Error.WriteLine($"[{results.Count + 1}/{total}] {row.Name} seed {seed}: " +
                     string.Join(" ", r.Results.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key}={kv.Value:F1}"))) +
@@ -101,6 +132,9 @@ public static class BenchScienceCommand
         Console.Error.WriteLine($"tables written to {outPath} ({clock.Elapsed.TotalMinutes:F1} min)");
         return 0;
     }
+
+    private static void Record(ExperimentRecorder recorder, ResultsDatabase database, ExperimentRecord record) =>
+        Console.Error.WriteLine("  " + recorder.Record(record).Summary(database.Describe));
 
     private static List<Row> SelectRows(IReadOnlyList<string> names)
     {

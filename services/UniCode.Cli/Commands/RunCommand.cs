@@ -2,7 +2,11 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using UniCode.Cli.CommandLine;
+using UniCode.Cli.Commands.Results;
+using UniCode.Cli.Recording;
+using UniCode.Data;
 using UniCode.Experiments;
+using UniCode.Model.Runtime;
 
 namespace UniCode.Cli.Commands;
 
@@ -20,6 +24,8 @@ public static class RunCommand
             new OptionSpec("seed", "random seed (model, data order, heads)", "43", Value: "N"),
             new OptionSpec("checkpoints", "keep checkpoints here (a rerun resumes from them); default: a temporary folder", Value: "DIR"),
             new OptionSpec("json", "write the results as JSON here", Value: "FILE"),
+            new OptionSpec("record", "also record the run in the results database (UNICODE_PG or --connection): dataset, runs, checkpoint, results", Flag: true),
+            ResultsDatabase.ConnectionOption,
         ],
         Run,
         """
@@ -27,6 +33,9 @@ public static class RunCommand
           {"method": …, "task": "ave", "seed": …, "metric": "accuracy", "results": {"v2a": …, "a2v": …, "v2v": …, "a2a": …}, …}
         with every number in percent, plus the run's identity (config hash, dataset hash, code version,
         checkpoint sha256) and the codebook usage at the end of pre-training.
+        --record writes the run into the results database, so `unicode results` / `compare` and the SQL views
+        see it; recording the same result again adds nothing. Without --checkpoints the checkpoint file is
+        not kept, and its row's uri says so ("none:step-….ckpt").
         example: unicode run --data synth: --method unicode --task ave --seed 1 --json out/unicode.json
         """);
 
@@ -34,10 +43,38 @@ public static class RunCommand
     {
         var spec = ExperimentOptions.Spec(a, ExperimentOptions.ParseMethod(a.Required("method")), a.Long("seed")!.Value)
             with { CheckpointDirectory = a.String("checkpoints") };
-        var printer = new ProgressPrinter("");
-        var result = Experiment.Run(spec, printer.Report, ct);
-        printer.Done();
-        Console.WriteLine(Table(result));
+        // Recording: check the database before a long run, and keep the checkpoint until its facts are read.
+        using var database = a.Flag("record") ? ResultsDatabase.Open(a) : null;
+        var recorder = database is null ? null : new ExperimentRecorder(database.Connection);
+        recorder?.CheckSchema();
+        var temporary = recorder is not null && spec.CheckpointDirectory is null ? Directory.CreateTempSubdirectory("unicode-run-").FullName : null;
+        if (temporary is not null) spec = spec with { CheckpointDirectory = temporary };
+        try
+        {
+            var printer = new ProgressPrinter("");
+            using var dataset = DatasetOpener.Open(spec.Dataset);
+            using var data = DatasetTensors.Load(dataset, spec.Modalities,
+                (done, total) => printer.Report(new ExperimentProgress("load", $"read {done}/{total} clips of {spec.Dataset}", (double)done / total)));
+            var result = Experiment.Run(spec, data, printer.Report, ct);
+            printer.Done();
+            Console.WriteLine(Table(result));
+            WriteJson(a, result);
+            if (recorder is not null)
+            {
+                var facts = CheckpointFacts.Find(spec.CheckpointDirectory!, result.CheckpointSha256, kept: temporary is null);
+                var outcome = recorder.Record(new ExperimentRecord(spec, result, dataset.Name, dataset.Count, DeviceSelector.Select(spec.Device).ToString(), facts));
+                Console.Error.WriteLine(outcome.Summary(database!.Describe));
+            }
+        }
+        finally
+        {
+            if (temporary is not null) Directory.Delete(temporary, recursive: true);
+        }
+        return 0;
+    }
+
+    private static void WriteJson(ParsedArgs a, ExperimentResult result)
+    {
         if (a.String("json") is { } path)
         {
             var dir = Path.GetDirectoryName(Path.GetFullPath(path));
@@ -45,7 +82,6 @@ public static class RunCommand
             File.WriteAllText(path, JsonSerializer.Serialize(result, Json));
             Console.Error.WriteLine($"results written to {path}");
         }
-        return 0;
     }
 
     public static string Table(ExperimentResult r)

@@ -34,6 +34,7 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
         var columns = await QueryAsync(connection,
             "SELECT table_name || '.' || column_name FROM information_schema.columns " +
             "WHERE table_schema = 'public' AND table_name NOT LIKE 'qrtz%' AND table_name <> '__EFMigrationsHistory' " +
+            "AND table_name NOT IN (SELECT table_name FROM information_schema.views WHERE table_schema = 'public') " +
             "ORDER BY table_name COLLATE \"C\", ordinal_position");
         Assert.Equal(
         [
@@ -64,6 +65,8 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
             "outbox_messages.id", "outbox_messages.sequence", "outbox_messages.message_type", "outbox_messages.body",
             "outbox_messages.created_at", "outbox_messages.sent_at", "outbox_messages.next_attempt_at", "outbox_messages.attempts",
             "outbox_messages.last_error",
+            "pinned_baselines.name", "pinned_baselines.method", "pinned_baselines.ablation", "pinned_baselines.dataset_hash",
+            "pinned_baselines.task", "pinned_baselines.created_at",
             "processed_messages.consumer", "processed_messages.message_id", "processed_messages.processed_at",
             "reevaluation_requests.pair_key", "reevaluation_requests.attempt", "reevaluation_requests.checkpoint_sha256",
             "reevaluation_requests.suite_name", "reevaluation_requests.eval_code_version", "reevaluation_requests.chain_id",
@@ -74,7 +77,8 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
         ], columns);
 
         var jsonb = await QueryAsync(connection,
-            "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE data_type = 'jsonb' ORDER BY 1");
+            "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE data_type = 'jsonb' " +
+            "AND table_name NOT IN (SELECT table_name FROM information_schema.views) ORDER BY 1");
         Assert.Equal(
         [
             "chain_steps.command_json", "chain_steps.result_json", "chains.plan_json", "datasets.description",
@@ -94,7 +98,8 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
         Assert.Collection(history,
             id => Assert.EndsWith("_InitialResultsSchema", id),
             id => Assert.EndsWith("_QuartzJobStore", id),
-            id => Assert.EndsWith("_OrchestratorState", id));
+            id => Assert.EndsWith("_OrchestratorState", id),
+            id => Assert.EndsWith("_ResultsViews", id));
     }
 
     [Fact]
