@@ -53,3 +53,15 @@ public sealed record JobFailed(
 public sealed record JobCancelled(
     Guid JobId, string JobKind, string Reason,
     Guid? ChainId, string StepKey, DateTimeOffset CancelledAt);
+
+/// <summary>
+/// Stop a job: a worker running (or about to run) <paramref name="JobId"/> stops it and answers with
+/// <see cref="JobCancelled"/>; every other worker ignores it. Published (not sent), because the
+/// publisher does not know which worker holds the job.
+/// Published by the chain coordinator (after a CancelChain) or the CLI; consumed by every worker.
+/// </summary>
+/// <param name="JobId">The job to stop (= the run id).</param>
+/// <param name="Reason">Why, for people; carried into JobCancelled.Reason.</param>
+/// <param name="ChainId">The chain that asked, if a chain did.</param>
+/// <param name="RequestedAt">When the cancellation was requested.</param>
+public sealed record CancelJob(Guid JobId, string Reason, Guid? ChainId, DateTimeOffset RequestedAt);
