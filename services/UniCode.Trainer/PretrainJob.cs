@@ -30,6 +30,8 @@ public sealed class PretrainModelConsumer(JobExecutor executor, PretrainJob job)
 /// </summary>
 public sealed class PretrainJob(IDbContextFactory<ResultsDbContext> contexts, TimeProvider time) : IJob<PretrainModel>
 {
+    private const string PublishedFile = "final.ckpt";
+
     public string Kind => RunKinds.Pretrain;
 
     public JobIdentity Identify(PretrainModel m) => new(m.JobId, m.ChainId, m.StepKey, m.Run, m.RequestedAt);
@@ -60,6 +62,10 @@ public sealed class PretrainJob(IDbContextFactory<ResultsDbContext> contexts, Ti
 
         var (result, usage, seconds) = await execution.OnJobThread(() => Train(m, execution, dir));
         var final = result.LastCheckpoint ?? throw new InvalidOperationException($"pre-training of job {m.JobId} ended without a checkpoint in {dir}");
+        // Inside the run each checkpoint names the previous one as its parent; those scratch files are never
+        // registered. The published checkpoint's parent is where the run started: ResumeFromSha256, or none.
+        if (final.Metadata.ParentSha256 != m.ResumeFromSha256 && final.Sha256 != m.ResumeFromSha256)
+            final = CheckpointFile.CopyWithParent(final.Path, Path.Combine(dir, PublishedFile), m.ResumeFromSha256, final.Sha256);
         var (sha, stored) = execution.Artifacts.Put(final.Path, final.Sha256);
         var metrics = result.FinalLosses.Select(kv => new MetricValue("loss/" + kv.Key, kv.Value))
             .Concat(Codebook(usage))
@@ -70,7 +76,7 @@ public sealed class PretrainJob(IDbContextFactory<ResultsDbContext> contexts, Ti
             metrics, time.GetUtcNow());
         CompletionRecord.Write(dir, completion);
         // The final checkpoint is in the store and the record names it: the scratch checkpoints can go.
-        foreach (var f in Directory.EnumerateFiles(dir, "step-*.ckpt*")) File.Delete(f);
+        foreach (var f in Directory.EnumerateFiles(dir, "step-*.ckpt*").Concat(Directory.EnumerateFiles(dir, PublishedFile + "*"))) File.Delete(f);
         execution.Logger.LogInformation("Pre-training done at step {Step} (resumed from {Resumed}): checkpoint {Sha256} at {Uri}",
             final.Metadata.Step, result.ResumedFromStep, sha, stored);
         return completion;

@@ -224,6 +224,7 @@ public sealed class JobExecutor(
         public static void Clear(string dir)
         {
             if (System.IO.File.Exists(File(dir))) System.IO.File.Delete(File(dir));
+            if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
         }
 
         private static int Read(string dir) =>

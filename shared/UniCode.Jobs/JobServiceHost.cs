@@ -55,7 +55,7 @@ public static class JobServiceHost
             ApplicationName = "unicode-" + options.Service,
             DisableDefaults = true,
         });
-        builder.Logging.AddUniCodeJsonConsole(options.MinimumLogLevel);
+        builder.Logging.AddJobServiceJsonConsole(options.MinimumLogLevel);
         builder.Services.AddJobService(options, addJobConsumers);
         configureServices?.Invoke(builder.Services);
         return builder.Build();
@@ -151,7 +151,7 @@ public static class JobServiceHost
     /// Replaces the log providers by the JSON console logger: one JSON object a line, UTC timestamps, and
     /// the scopes (job_id, chain_id, step_key, job_kind) on every line logged inside a job.
     /// </summary>
-    public static ILoggingBuilder AddUniCodeJsonConsole(this ILoggingBuilder logging, LogLevel minimum = LogLevel.Information)
+    public static ILoggingBuilder AddJobServiceJsonConsole(this ILoggingBuilder logging, LogLevel minimum = LogLevel.Information)
     {
         logging.ClearProviders();
         logging.SetMinimumLevel(minimum);

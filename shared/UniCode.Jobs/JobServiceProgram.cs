@@ -13,17 +13,17 @@ using UniCode.Persistence;
 namespace UniCode.Jobs;
 
 /// <summary>One dependency check of the <c>health</c> command.</summary>
-public sealed record HealthResult(
+public sealed record JobHealthResult(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("healthy")] bool Healthy,
     [property: JsonPropertyName("detail")] string Detail,
     [property: JsonPropertyName("ms")] long ElapsedMs);
 
 /// <summary>What the <c>health</c> command prints, as one JSON line.</summary>
-public sealed record HealthReport(
+public sealed record JobHealthReport(
     [property: JsonPropertyName("service")] string Service,
     [property: JsonPropertyName("healthy")] bool Healthy,
-    [property: JsonPropertyName("checks")] IReadOnlyList<HealthResult> Checks)
+    [property: JsonPropertyName("checks")] IReadOnlyList<JobHealthResult> Checks)
 {
     public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 }
@@ -67,7 +67,7 @@ public static class JobServiceProgram
     }
 
     /// <summary>Runs every check (each at most <see cref="CheckTimeout"/>); a malformed variable fails its check, not the command.</summary>
-    public static async Task<HealthReport> CheckHealthAsync(string service, Func<string, string?> lookup, string startDirectory, CancellationToken ct)
+    public static async Task<JobHealthReport> CheckHealthAsync(string service, Func<string, string?> lookup, string startDirectory, CancellationToken ct)
     {
         var checks = new (string Name, Func<CancellationToken, Task<string>> Probe)[]
         {
@@ -101,7 +101,7 @@ public static class JobServiceProgram
                 return Task.FromResult($"{settings.Device}: {device}, code version {CodeVersion.Current}");
             }),
         };
-        var results = new List<HealthResult>();
+        var results = new List<JobHealthResult>();
         foreach (var (name, probe) in checks)
         {
             var watch = Stopwatch.StartNew();
@@ -110,18 +110,18 @@ public static class JobServiceProgram
             try
             {
                 var detail = await probe(deadline.Token).WaitAsync(deadline.Token);
-                results.Add(new HealthResult(name, true, detail, watch.ElapsedMilliseconds));
+                results.Add(new JobHealthResult(name, true, detail, watch.ElapsedMilliseconds));
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                results.Add(new HealthResult(name, false, $"no answer within {CheckTimeout.TotalSeconds:0} s", watch.ElapsedMilliseconds));
+                results.Add(new JobHealthResult(name, false, $"no answer within {CheckTimeout.TotalSeconds:0} s", watch.ElapsedMilliseconds));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                results.Add(new HealthResult(name, false, $"{e.GetType().Name}: {e.Message}", watch.ElapsedMilliseconds));
+                results.Add(new JobHealthResult(name, false, $"{e.GetType().Name}: {e.Message}", watch.ElapsedMilliseconds));
             }
         }
-        return new HealthReport(service, results.All(r => r.Healthy), results);
+        return new JobHealthReport(service, results.All(r => r.Healthy), results);
     }
 
     private static async Task<string> Writable(string directory, CancellationToken ct)

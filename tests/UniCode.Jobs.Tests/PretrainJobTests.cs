@@ -36,6 +36,7 @@ public sealed class PretrainJobTests(ServerFixture servers)
         Assert.Equal((6L, 2), (meta.Step, meta.Epoch));
         Assert.Equal((6L, 2), (completed.Step, completed.Epoch));
         Assert.Equal(config.Hash(), meta.ConfigHash);
+        Assert.Null(meta.ParentSha256);   // not the run's scratch checkpoint of step 4: the registry only knows published ones
         Assert.Equal((job.ChainId, job.StepKey), (completed.ChainId, completed.StepKey));
         Assert.Contains(completed.Metrics, m => m.Name == "loss/total" && double.IsFinite(m.Value));
         Assert.Contains(new MetricValue("resumed_from_step", 0), completed.Metrics);
@@ -188,6 +189,32 @@ public sealed class PretrainJobTests(ServerFixture servers)
         await world.Events.WaitForAsync<PretrainCompleted>(x => x.JobId == next.JobId);
         Assert.Equal(stoppedAt, world.Events.All<PretrainProgressed>(p => p.JobId == longJob.JobId).Max(p => p.Step));
         Assert.Empty(world.Events.All<PretrainCompleted>(x => x.JobId == longJob.JobId));
+    }
+
+    [Fact]
+    public async Task ResumeFromSha256_starts_from_a_stored_checkpoint_of_the_same_config_only()
+    {
+        await using var world = await JobWorld.StartAsync(servers, GetType());
+        await world.StartHostAsync("trainer", "trainer-a", TrainerProgram.AddConsumers);
+        var config = JobWorld.TinyConfig(epochs: 1);
+        var first = JobWorld.Pretrain(config, "resume-from-first");
+        await world.Bus.Publish(first);
+        var done = (await world.Events.WaitForAsync<PretrainCompleted>(c => c.JobId == first.JobId)).Single();
+
+        // The same config from its final checkpoint: nothing left to train, the checkpoint is the result.
+        var again = JobWorld.Pretrain(config, "resume-from-again") with { ResumeFromSha256 = done.CheckpointSha256 };
+        // Another config cannot continue it.
+        var other = JobWorld.Pretrain(config with { LearningRate = 5e-4 }, "resume-from-other") with { ResumeFromSha256 = done.CheckpointSha256 };
+        await world.Bus.Publish(again);
+        await world.Bus.Publish(other);
+
+        var continued = (await world.Events.WaitForAsync<PretrainCompleted>(c => c.JobId == again.JobId)).Single();
+        Assert.Equal((done.CheckpointSha256, done.Step), (continued.CheckpointSha256, continued.Step));
+        Assert.Contains(new MetricValue("resumed_from_step", 2), continued.Metrics);
+        Assert.Empty(world.Events.All<PretrainProgressed>(p => p.JobId == again.JobId));
+        var refused = (await world.Events.WaitForAsync<JobFailed>(f => f.JobId == other.JobId)).Single();
+        Assert.Contains("resume only with the same config", refused.Reason);
+        Assert.Equal(typeof(CheckpointMismatchException).FullName, refused.ExceptionType);
     }
 
     [Fact]
