@@ -62,7 +62,16 @@ public static class JobServiceProgram
             return 1;
         }
         using var host = JobServiceHost.Build(options, addJobConsumers);
-        await host.RunAsync();
+        try
+        {
+            await host.RunAsync();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or Npgsql.NpgsqlException or MassTransit.RabbitMqConnectionException)
+        {
+            // A start-up failure (device not available, database or broker unreachable): one line, not a stack trace.
+            Console.Error.WriteLine($"unicode-{service}: could not start: {e.GetType().Name}: {e.Message}");
+            return 1;
+        }
         return 0;
     }
 
