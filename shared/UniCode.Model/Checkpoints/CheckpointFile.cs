@@ -123,6 +123,51 @@ public static class CheckpointFile
         return new CheckpointInfo(path, sha, new FileInfo(path).Length, metadata);
     }
 
+    /// <summary>
+    /// Copies a verified checkpoint to <paramref name="destination"/> with another lineage parent: the same
+    /// payload (weights, optimiser and random states: <see cref="CheckpointMetadata.PayloadSha256"/> is
+    /// unchanged) and metadata, but <see cref="CheckpointMetadata.ParentSha256"/> = <paramref name="parentSha256"/>.
+    /// A run publishes its final checkpoint this way: its parent inside the run is a scratch checkpoint
+    /// that no registry knows, the lineage that matters is the checkpoint the run started from (or none).
+    /// Written to a temporary name and renamed, with the <c>FILE.sha256</c> sidecar.
+    /// </summary>
+    public static CheckpointInfo CopyWithParent(string source, string destination, string? parentSha256, string? expectedSha256 = null)
+    {
+        var (meta, _) = Verify(source, expectedSha256);
+        var relinked = meta with { ParentSha256 = parentSha256 };
+        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(destination))!;
+        Directory.CreateDirectory(dir);
+        var partial = destination + ".partial";
+        string sha;
+        using (var input = File.OpenRead(source))
+        using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        using (var fileHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            using (var whole = new HashingWriteStream(file, fileHash))
+            {
+                // Magic line and payload, byte for byte.
+                var remaining = Magic.Length + meta.Sections.Sum(x => x.Length);
+                var buffer = new byte[1 << 20];
+                while (remaining > 0)
+                {
+                    var n = input.Read(buffer, 0, (int)Math.Min(buffer.Length, remaining));
+                    if (n == 0) throw new CheckpointException(source, "ended inside its payload while copying");
+                    whole.Write(buffer, 0, n);
+                    remaining -= n;
+                }
+                var trailer = JsonSerializer.SerializeToUtf8Bytes(relinked, Json);
+                whole.Write(trailer);
+                whole.Write(BitConverter.GetBytes((long)trailer.Length));
+                whole.Write(EndMagic);
+            }
+            file.Flush(flushToDisk: true);
+            sha = Convert.ToHexStringLower(fileHash.GetHashAndReset());
+        }
+        File.Move(partial, destination, overwrite: true);
+        File.WriteAllText(destination + ".sha256", $"{sha}  {System.IO.Path.GetFileName(destination)}\n");
+        return new CheckpointInfo(destination, sha, new FileInfo(destination).Length, ReadMetadata(destination));
+    }
+
     /// <summary>Reads and checks the trailer (format, end marker, lengths) without reading the payload.</summary>
     public static CheckpointMetadata ReadMetadata(string path)
     {

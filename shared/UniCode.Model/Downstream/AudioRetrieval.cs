@@ -42,9 +42,36 @@ public static class AudioRetrieval
         var outcome = HeadTraining.Run((d, g) => new RetrievalTask(d, options.RetrievalEmbeddingDim, options.RetrievalTemperature, g),
             encoder, options, trainSet, selection, targets, onEpoch);
         var run = new RunInfo(task, options.Protocol, options.Seed, trainSet.Scored, selection?.Scored, outcome.History);
-        return new RetrievalResult(run, outcome.Scores.Select(s => new RetrievalScore(
-            s.Target.Direction, s.Metrics["r@1"], s.Metrics["r@5"], s.Metrics["r@10"], s.Epoch, s.Target.Scored)).ToList());
+        return Result(run, outcome.Scores);
     }
+
+    /// <summary>Trains the query and gallery heads of <see cref="Run"/> without scoring; <see cref="Score"/> scores them later.</summary>
+    public static TrainedHead Train(
+        CodeEncoder encoder, LabeledClips clips, Modality train, DownstreamOptions options, string task = "retrieval", Action<EpochLog>? onEpoch = null)
+    {
+        var (trainSet, selection) = ProtocolPlan.MakeTraining(clips, train, options);
+        clips.FeaturesOf(Modality.Audio);
+        var capture = new HeadCapture();
+        HeadTraining.Run((d, g) => new RetrievalTask(d, options.RetrievalEmbeddingDim, options.RetrievalTemperature, g),
+            encoder, options, trainSet, selection, [], onEpoch, capture);
+        return TrainedHead.From(capture, HeadKind.Retrieval, task, trainSet, selection, options, options.RetrievalEmbeddingDim, RetrievalTask.Metric);
+    }
+
+    /// <summary>Scores heads from <see cref="Train"/> with each of <paramref name="tests"/> as the query modality: the numbers <see cref="Run"/> reports.</summary>
+    public static RetrievalResult Score(TrainedHead head, CodeEncoder encoder, LabeledClips clips, IReadOnlyList<Modality> tests, DownstreamOptions options)
+    {
+        if (head.Kind != HeadKind.Retrieval)
+            throw new ArgumentException($"head '{head.Task}' is a {head.Kind} head: expected a {HeadKind.Retrieval} head for retrieval");
+        clips.FeaturesOf(Modality.Audio);
+        var targets = ProtocolPlan.MakeTargets(head.Trained, clips, tests, options);
+        // The temperature only shapes the training loss; scoring ranks by the embeddings alone.
+        var scores = HeadTraining.Score((d, g) => new RetrievalTask(d, head.Outputs, options.RetrievalTemperature, g), head, encoder, options, targets);
+        return Result(head.Run, scores);
+    }
+
+    private static RetrievalResult Result(RunInfo run, IReadOnlyList<TargetScore> scores) =>
+        new(run, scores.Select(s => new RetrievalScore(
+            s.Target.Direction, s.Metrics["r@1"], s.Metrics["r@5"], s.Metrics["r@10"], s.Epoch, s.Target.Scored)).ToList());
 }
 
 /// <summary>Query head + audio gallery head, in-batch InfoNCE; scored by R@K against the audio gallery.</summary>
@@ -68,7 +95,8 @@ internal sealed class RetrievalTask : HeadTask
     public override IEnumerable<Parameter> Clipped => Optimised;
     public override IEnumerable<Parameter> Predictive => Optimised;
     public override IReadOnlyList<Modality> Partners => [Modality.Audio];
-    public override string SelectionMetric => "r@5";
+    public const string Metric = "r@5";
+    public override string SelectionMetric => Metric;
 
     public override Tensor? Labels(LabeledClips data, Modality modality, string split, int[] indices, Device device, ScalarType dtype) => null;
 

@@ -28,7 +28,18 @@ public sealed record MetricRow(string Task, Modality Source, Modality Target, st
 public sealed record RunInfo(string Task, EvaluationProtocol Protocol, int Seed, ScoredSet Trained, ScoredSet? SelectedOn, IReadOnlyList<EpochLog> History)
 {
     /// <summary>"held-out" or "reference", as stored in the results database.</summary>
-    public string ProtocolName => Protocol == EvaluationProtocol.HeldOut ? "held-out" : "reference";
+    public string ProtocolName => Name(Protocol);
+
+    /// <summary>"held-out" or "reference": a protocol's name in the results database and in job messages.</summary>
+    public static string Name(EvaluationProtocol protocol) => protocol == EvaluationProtocol.HeldOut ? "held-out" : "reference";
+
+    /// <summary>Parses <see cref="Name"/>'s output (case-insensitive; "heldout" and "held_out" also accepted).</summary>
+    public static EvaluationProtocol ParseProtocol(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "held-out" or "heldout" or "held_out" => EvaluationProtocol.HeldOut,
+        "reference" => EvaluationProtocol.Reference,
+        _ => throw new FormatException($"protocol '{name}': expected 'held-out' or 'reference'"),
+    };
 
     internal MetricRow Row(Direction d, ScoredSet scored, string metric, double value) =>
         new(Task, d.Train, d.Test, scored.Split, ProtocolName, metric, value, scored.DatasetHash, Seed);

@@ -47,9 +47,39 @@ public static class EventClassification
         var (trainSet, selection, targets) = ProtocolPlan.Make(trainData, train, evalData, tests, options);
         var outcome = HeadTraining.Run((d, g) => new ClassificationTask(d, trainData.ForegroundClasses, g), encoder, options, trainSet, selection, targets, onEpoch);
         var run = new RunInfo(task, options.Protocol, options.Seed, trainSet.Scored, selection?.Scored, outcome.History);
-        return new ClassificationResult(run, outcome.Scores.Select(s =>
-            new ClassificationScore(s.Target.Direction, s.Metrics[ClassificationTask.Metric], s.Epoch, s.Target.Scored)).ToList());
+        return Result(run, outcome.Scores);
     }
+
+    /// <summary>
+    /// Trains the head of <see cref="Run(CodeEncoder, LabeledClips, Modality, IReadOnlyList{Modality}, DownstreamOptions, string, Action{EpochLog}?)"/>
+    /// on modality <paramref name="train"/> without scoring any test modality; <see cref="Score"/> scores it later.
+    /// </summary>
+    public static TrainedHead Train(
+        CodeEncoder encoder, LabeledClips clips, Modality train, DownstreamOptions options, string task = "ave", Action<EpochLog>? onEpoch = null)
+    {
+        var (trainSet, selection) = ProtocolPlan.MakeTraining(clips, train, options);
+        var capture = new HeadCapture();
+        HeadTraining.Run((d, g) => new ClassificationTask(d, clips.ForegroundClasses, g), encoder, options, trainSet, selection, [], onEpoch, capture);
+        return TrainedHead.From(capture, HeadKind.Classification, task, trainSet, selection, options, clips.ForegroundClasses, ClassificationTask.Metric);
+    }
+
+    /// <summary>
+    /// Scores a head from <see cref="Train"/> on each of <paramref name="tests"/> of <paramref name="clips"/>: the
+    /// numbers <see cref="Run(CodeEncoder, LabeledClips, Modality, IReadOnlyList{Modality}, DownstreamOptions, string, Action{EpochLog}?)"/>
+    /// reports for the same data, options and encoder.
+    /// </summary>
+    public static ClassificationResult Score(TrainedHead head, CodeEncoder encoder, LabeledClips clips, IReadOnlyList<Modality> tests, DownstreamOptions options)
+    {
+        if (head.Kind != HeadKind.Classification)
+            throw new ArgumentException($"head '{head.Task}' is a {head.Kind} head: expected a {HeadKind.Classification} head for event classification");
+        head.RequireClasses(clips);
+        var targets = ProtocolPlan.MakeTargets(head.Trained, clips, tests, options);
+        var scores = HeadTraining.Score((d, g) => new ClassificationTask(d, head.Outputs, g), head, encoder, options, targets);
+        return Result(head.Run, scores);
+    }
+
+    private static ClassificationResult Result(RunInfo run, IReadOnlyList<TargetScore> scores) =>
+        new(run, scores.Select(s => new ClassificationScore(s.Target.Direction, s.Metrics[ClassificationTask.Metric], s.Epoch, s.Target.Scored)).ToList());
 }
 
 /// <summary>Cross-entropy on clip classes; scored by accuracy.</summary>

@@ -57,12 +57,39 @@ public static class EventLocalization
         var outcome = HeadTraining.Run((d, g) => new LocalizationTask(d, trainData.ForegroundClasses + 1, selectionMetric, g),
             encoder, options, trainSet, selection, targets, onEpoch);
         var run = new RunInfo(task, options.Protocol, options.Seed, trainSet.Scored, selection?.Scored, outcome.History);
-        return new LocalizationResult(run, outcome.Scores.Select(s => new LocalizationScore(
+        return Result(run, outcome.Scores, options.LocalizationScoring);
+    }
+
+    /// <summary>Trains the head of <see cref="Run(CodeEncoder, LabeledClips, Modality, IReadOnlyList{Modality}, DownstreamOptions, LocalizationSelection, string, Action{EpochLog}?)"/> without scoring; <see cref="Score"/> scores it later.</summary>
+    public static TrainedHead Train(
+        CodeEncoder encoder, LabeledClips clips, Modality train, DownstreamOptions options,
+        LocalizationSelection selectBy = LocalizationSelection.Precision, string task = "avvp", Action<EpochLog>? onEpoch = null)
+    {
+        var (trainSet, selection) = ProtocolPlan.MakeTraining(clips, train, options);
+        var selectionMetric = LocalizationTask.Key(selectBy, options.LocalizationScoring);
+        var outputs = clips.ForegroundClasses + 1;
+        var capture = new HeadCapture();
+        HeadTraining.Run((d, g) => new LocalizationTask(d, outputs, selectionMetric, g), encoder, options, trainSet, selection, [], onEpoch, capture);
+        return TrainedHead.From(capture, HeadKind.Localization, task, trainSet, selection, options, outputs, selectionMetric);
+    }
+
+    /// <summary>Scores a head from <see cref="Train"/> on each of <paramref name="tests"/>: the numbers the combined Run reports.</summary>
+    public static LocalizationResult Score(TrainedHead head, CodeEncoder encoder, LabeledClips clips, IReadOnlyList<Modality> tests, DownstreamOptions options)
+    {
+        if (head.Kind != HeadKind.Localization)
+            throw new ArgumentException($"head '{head.Task}' is a {head.Kind} head: expected a {HeadKind.Localization} head for event localisation");
+        head.RequireClasses(clips);
+        var targets = ProtocolPlan.MakeTargets(head.Trained, clips, tests, options);
+        var scores = HeadTraining.Score((d, g) => new LocalizationTask(d, head.Outputs, head.SelectionMetric, g), head, encoder, options, targets);
+        return Result(head.Run, scores, options.LocalizationScoring);
+    }
+
+    private static LocalizationResult Result(RunInfo run, IReadOnlyList<TargetScore> scores, LocalizationScoring scoring) =>
+        new(run, scores.Select(s => new LocalizationScore(
             s.Target.Direction,
             new PrecisionRecallF1(s.Metrics["precision"], s.Metrics["recall"], s.Metrics["f1"]),
             new PrecisionRecallF1(s.Metrics["precision_micro"], s.Metrics["recall_micro"], s.Metrics["f1_micro"]),
-            options.LocalizationScoring, s.Epoch, s.Target.Scored)).ToList());
-    }
+            scoring, s.Epoch, s.Target.Scored)).ToList());
 }
 
 /// <summary>BCEWithLogits + ExpLog per second; scored by reference and micro P/R/F1 (percent).</summary>

@@ -88,7 +88,8 @@ internal static class HeadTraining
     /// </summary>
     public static TrainingOutcome Run(
         Func<int, Generator, HeadTask> createTask, CodeEncoder encoder, DownstreamOptions o,
-        TrainingSet train, EvalTarget? selection, IReadOnlyList<EvalTarget> targets, Action<EpochLog>? onEpoch)
+        TrainingSet train, EvalTarget? selection, IReadOnlyList<EvalTarget> targets, Action<EpochLog>? onEpoch,
+        HeadCapture? capture = null)
     {
         o.Validate();
         var device = torch.device(o.Device);
@@ -104,6 +105,7 @@ internal static class HeadTraining
 
         // The code width comes from the encoder: probe it with the first training clip.
         var codeDim = (int)codes.Encode(train.Data, train.Modality, [train.Indices[0]], training: false).shape[2];
+        capture?.SetCodeDim(codeDim);
         using var generator = new Generator((ulong)o.Seed);
         using var task = createTask(codeDim, generator);
         foreach (var m in task.Modules) m.to(device).to(dtype);
@@ -187,9 +189,12 @@ internal static class HeadTraining
                     var value = scores[task.SelectionMetric];
                     if (best[t].Epoch < 0 || value > best[t].Value) best[t] = (value, epoch, scores);  // strict: the first best epoch, as the reference's ">"
                 }
-                var last = targets[^1];
-                metricName = last.Key(task.SelectionMetric);
-                metric = metrics[metricName];
+                if (targets.Count > 0)   // none when the head is only trained (scored later)
+                {
+                    var last = targets[^1];
+                    metricName = last.Key(task.SelectionMetric);
+                    metric = metrics[metricName];
+                }
             }
             else if (selection is not null)
             {
@@ -208,6 +213,8 @@ internal static class HeadTraining
             var log = new EpochLog(epoch, lr, trainLoss, metricName, metric, metrics);
             history.Add(log);
             onEpoch?.Invoke(log);
+            // Reference: each direction is later reported at its own best epoch, so every epoch's head is kept.
+            if (capture is not null && reference) capture.Add(epoch, task.Predictive);
         }
 
         List<TargetScore> results;
@@ -225,9 +232,59 @@ internal static class HeadTraining
                 epoch = bestSelectionEpoch;
             }
             foreach (var m in task.Modules) m.eval();
+            if (capture is not null) capture.Add(epoch, task.Predictive);
             results = targets.Select(t => new TargetScore(t, epoch, Score(t))).ToList();
         }
+        capture?.SetHistory(history);
         return new TrainingOutcome(history, results);
+    }
+
+    /// <summary>
+    /// Scores a head trained earlier (<see cref="HeadCapture"/>) on <paramref name="targets"/> exactly as
+    /// <see cref="Run"/> would have at the end of its training: HeldOut with the one kept head; Reference with
+    /// every epoch's head, each target reported at its own first best epoch by the head's selection metric.
+    /// </summary>
+    public static List<TargetScore> Score(
+        Func<int, Generator, HeadTask> createTask, TrainedHead head, CodeEncoder encoder, DownstreamOptions o, IReadOnlyList<EvalTarget> targets)
+    {
+        o.Validate();
+        if (o.Protocol != head.Protocol)
+            throw new ArgumentException($"head '{head.Task}' on {head.Source} was trained for the {RunInfo.Name(head.Protocol)} protocol: expected DownstreamOptions.Protocol = {head.Protocol}, got {o.Protocol}");
+        if (head.Weights.Count == 0 || (o.Protocol == EvaluationProtocol.HeldOut && head.Weights.Count != 1))
+            throw new ArgumentException($"head '{head.Task}' holds {head.Weights.Count} weight sets: expected {(o.Protocol == EvaluationProtocol.HeldOut ? "exactly 1 (held-out)" : "one per epoch (reference)")}");
+        var device = torch.device(o.Device);
+        var dtype = Dtype(o);
+
+        using var scope = NewDisposeScope();
+        var codes = new CodeCache(encoder, device, dtype, o.EvalBatchSize);
+        // The generator only satisfies the constructor: every predictive weight is overwritten below.
+        using var generator = new Generator((ulong)o.Seed);
+        using var task = createTask(head.CodeDim, generator);
+        foreach (var m in task.Modules) m.to(device).to(dtype);
+        var parameters = task.Predictive.ToList();
+
+        var prepared = targets.Select(t => (Target: t,
+            Codes: codes.All(t.Data, t.Direction.Test, t.Indices),
+            Partners: task.Partners.Select(p => codes.All(t.Data, p, t.Indices)).ToList(),
+            Labels: task.Labels(t.Data, t.Direction.Test, t.Split, t.Indices, device, dtype))).ToList();
+        foreach (var p in prepared)
+            if (p.Codes.shape[2] != head.CodeDim)
+                throw new ArgumentException($"head '{head.Task}' was trained on {head.CodeDim}-wide codes, but the encoder gives {p.Codes.shape[2]}-wide codes for {p.Target.Direction.Test}: expected the checkpoint the head was trained on");
+
+        var best = prepared.Select(_ => (Value: double.NegativeInfinity, Epoch: -1, Metrics: (IReadOnlyDictionary<string, double>)new Dictionary<string, double>())).ToArray();
+        foreach (var weights in head.Weights)
+        {
+            weights.CopyTo(parameters, head.Task);
+            foreach (var m in task.Modules) m.eval();
+            for (var i = 0; i < prepared.Count; i++)
+            {
+                var (_, c, partners, labels) = prepared[i];
+                var scores = task.Evaluate(c, partners, labels, o.EvalBatchSize);
+                var value = scores[task.SelectionMetric];
+                if (best[i].Epoch < 0 || value > best[i].Value) best[i] = (value, weights.Epoch, scores);  // strict: the first best epoch
+            }
+        }
+        return prepared.Select((p, i) => new TargetScore(p.Target, best[i].Epoch, best[i].Metrics)).ToList();
     }
 
     /// <summary>Encodes clips with the frozen encoder, batch by batch, and checks what it returns.</summary>

@@ -1,0 +1,171 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using UniCode.Contracts.Common;
+using UniCode.Contracts.Evaluation;
+using UniCode.Contracts.Finetuning;
+using UniCode.Contracts.Pretraining;
+using UniCode.Messaging;
+using UniCode.Persistence;
+
+namespace UniCode.Jobs;
+
+/// <summary>Everything a job service host is configured with.</summary>
+/// <param name="Service">"trainer", "finetuning" or "evaluation": names the host, its logs and its cancel queue.</param>
+public sealed record JobHostOptions(string Service)
+{
+    public required RabbitMqSettings RabbitMq { get; init; }
+    public required DatabaseSettings Database { get; init; }
+    public required JobSettings Jobs { get; init; }
+
+    /// <summary>Apply pending migrations of the results database at start (before the bus starts).</summary>
+    public bool MigrateAtStart { get; init; } = true;
+
+    /// <summary>Queues and exchanges delete themselves when unused (tests); production entities are durable.</summary>
+    public bool TemporaryEntities { get; init; }
+
+    public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>Reads UNICODE_RABBITMQ_*, UNICODE_PG and the <see cref="JobSettings"/> variables.</summary>
+    /// <exception cref="InvalidOperationException">A variable is missing or malformed; the message names it.</exception>
+    public static JobHostOptions FromEnvironment(string service) => new(service)
+    {
+        RabbitMq = RabbitMqSettings.FromEnvironment(),
+        Database = DatabaseSettings.FromEnvironment(),
+        Jobs = JobSettings.FromEnvironment(),
+    };
+}
+
+/// <summary>Builds the Generic Host of a job service: JSON logs, migrations, the job runtime and the bus.</summary>
+public static class JobServiceHost
+{
+    /// <summary>
+    /// A host for <paramref name="options"/>; <paramref name="addJobConsumers"/> registers the service's job
+    /// consumers (with <see cref="AddJobConsumer{T}"/>), <paramref name="configureServices"/> adds more
+    /// (e.g. test observers).
+    /// </summary>
+    public static IHost Build(JobHostOptions options, Action<IBusRegistrationConfigurator, JobHostOptions> addJobConsumers,
+        Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = [],
+            ApplicationName = "unicode-" + options.Service,
+            DisableDefaults = true,
+        });
+        builder.Logging.AddJobServiceJsonConsole(options.MinimumLogLevel);
+        builder.Services.AddJobService(options, addJobConsumers);
+        configureServices?.Invoke(builder.Services);
+        return builder.Build();
+    }
+
+    /// <summary>The services of a job host (see <see cref="Build"/>); hosted services start in this order: migrations, runtime, bus.</summary>
+    public static IServiceCollection AddJobService(this IServiceCollection services, JobHostOptions options,
+        Action<IBusRegistrationConfigurator, JobHostOptions> addJobConsumers)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(options.Jobs);
+        services.AddSingleton(TimeProvider.System);
+        services.AddResultsDatabase(options.Database);
+        if (options.MigrateAtStart) services.AddResultsDatabaseMigrationAtStartup();
+        services.AddSingleton<JobRuntime>();
+        services.AddHostedService<JobRuntimeStartup>();
+        services.AddSingleton<JobCancellations>();
+        services.AddSingleton<RunLedger>();
+        services.AddSingleton(new ArtifactFiles(options.Jobs.ArtifactsDirectory));
+        services.AddSingleton<CheckpointLocator>();
+        services.AddSingleton<JobExecutor>();
+        // A stopping worker lets its job reach the next step and hand the delivery back.
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));
+        services.AddOptions<MassTransitHostOptions>().Configure(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StopTimeout = TimeSpan.FromMinutes(2);
+        });
+
+        // One job per host at a time: a trainer holds one delivery (prefetch 1) and never a second one that
+        // an idle worker could have started.
+        var rabbit = options.RabbitMq with { PrefetchCount = 1 };
+        var instance = $"{options.Service}-{Sanitize(options.Jobs.WorkerName)}-{Guid.NewGuid().ToString("N")[..8]}";
+        services.AddUniCodeBus(rabbit, x =>
+        {
+            x.AddConsumer<CancelJobConsumer>().Endpoint(e =>
+            {
+                e.InstanceId = instance;   // a queue per worker: every worker sees every CancelJob
+                e.Temporary = true;
+            });
+            addJobConsumers(x, options);
+            if (options.TemporaryEntities)
+            {
+                // Auto-delete but shared: MassTransit declares a non-durable auto-delete queue exclusive to one
+                // connection, and several workers must consume one job queue.
+                x.AddConfigureEndpointsCallback((_, _, endpoint) =>
+                {
+                    if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbitEndpoint)
+                    {
+                        rabbitEndpoint.AutoDelete = true;
+                        rabbitEndpoint.Durable = true;
+                    }
+                });
+            }
+        }, (_, cfg) =>
+        {
+            if (options.TemporaryEntities) AutoDeleteExchanges(cfg);
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// A job consumer's endpoint: prefetch 1 and one message at a time, so a host runs one job and the
+    /// broker hands the next to whichever worker is free.
+    /// </summary>
+    public static void AddJobConsumer<T>(this IBusRegistrationConfigurator x, JobHostOptions options) where T : class, IConsumer =>
+        x.AddConsumer<T>().Endpoint(e =>
+        {
+            e.PrefetchCount = 1;
+            e.ConcurrentMessageLimit = 1;
+        });
+
+    /// <summary>
+    /// Declares the exchanges of the job messages auto-delete (tests). Every bus that declares one of
+    /// them must do the same: RabbitMQ refuses to redeclare an exchange with other properties.
+    /// </summary>
+    public static void AutoDeleteExchanges(IRabbitMqBusFactoryConfigurator cfg)
+    {
+        cfg.Publish<PretrainModel>(p => p.AutoDelete = true);
+        cfg.Publish<PretrainProgressed>(p => p.AutoDelete = true);
+        cfg.Publish<PretrainCompleted>(p => p.AutoDelete = true);
+        cfg.Publish<FinetuneHead>(p => p.AutoDelete = true);
+        cfg.Publish<FinetuneProgressed>(p => p.AutoDelete = true);
+        cfg.Publish<HeadFinetuned>(p => p.AutoDelete = true);
+        cfg.Publish<EvaluateHead>(p => p.AutoDelete = true);
+        cfg.Publish<HeadEvaluated>(p => p.AutoDelete = true);
+        cfg.Publish<CancelJob>(p => p.AutoDelete = true);
+        cfg.Publish<JobFailed>(p => p.AutoDelete = true);
+        cfg.Publish<JobCancelled>(p => p.AutoDelete = true);
+    }
+
+    /// <summary>
+    /// Replaces the log providers by the JSON console logger: one JSON object a line, UTC timestamps, and
+    /// the scopes (job_id, chain_id, step_key, job_kind) on every line logged inside a job.
+    /// </summary>
+    public static ILoggingBuilder AddJobServiceJsonConsole(this ILoggingBuilder logging, LogLevel minimum = LogLevel.Information)
+    {
+        logging.ClearProviders();
+        logging.SetMinimumLevel(minimum);
+        logging.AddJsonConsole(o =>
+        {
+            o.IncludeScopes = true;
+            o.UseUtcTimestamp = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
+        });
+        logging.AddFilter<ConsoleLoggerProvider>("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        return logging;
+    }
+
+    private static string Sanitize(string name) =>
+        new(name.Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
+}
