@@ -54,7 +54,8 @@ public sealed class ChainProcessManagerTests(ServerFixture servers, ITestOutputH
 
         // The identities, computed by hand from the spec: preset small + method uniCode + {epochs: 1}, seed 43.
         var config = UniCodeConfig.Small.WithMethod(Method.UniCode) with { Epochs = 1, Seed = 43 };
-        var datasetHash = ChainSpecParser.NameHash(dataset);   // a synth: name is its own content
+        string datasetHash;   // a synth: dataset is keyed by its content hash
+        using (var synth = UniCode.Data.DatasetOpener.Open(dataset)) datasetHash = synth.ContentHash();
         var pretrainKey = StepKeys.Compute("pretrain", config.ToCanonicalJson(), [datasetHash], CodeVersion);
         var checkpoint = FakeWorld.CheckpointSha(pretrainKey);
         var videoConfig = """{"options":{"epochs":2},"protocol":"held-out","seed":43,"sourceModality":"video","task":"ave"}""";

@@ -46,8 +46,10 @@ public sealed class ChainSpecParserTests(ServerFixture servers) : IAsyncLifetime
         Assert.Equal((expected with { Seed = 6 }).Hash(), plan.Lineages[1].ConfigHash);
         Assert.Equal("""{"epochs":3,"lr":0.1}""", plan.FinetuneOptionsJson);   // keys sorted
         Assert.Equal(("code-a", "eval-b"), (plan.CodeVersion, plan.EvalCodeVersion));
-        Assert.Equal(ChainSpecParser.NameHash("synth:classes=3"), plan.DatasetHash);
-        Assert.Equal(StepKeys.Sha256Hex("dataset-name:synth:classes=3"u8), plan.DatasetHash);
+        // A synth: dataset is keyed by its content hash, as the trainer checks it.
+        using (var synth = UniCode.Data.DatasetOpener.Open("synth:classes=3"))
+            Assert.Equal(synth.ContentHash(), plan.DatasetHash);
+        Assert.NotEqual(ChainSpecParser.NameHash("synth:classes=3"), plan.DatasetHash);
         var ave = plan.Task("ave");
         Assert.Equal(["video", "audio"], ave.SourceModalities);
         Assert.Equal(("held-out", "test", "synth:classes=3"), (ave.Protocol, ave.Split, ave.Dataset));

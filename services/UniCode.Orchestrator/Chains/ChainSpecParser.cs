@@ -230,7 +230,21 @@ public sealed partial class ChainSpecParser(OrchestratorOptions options)
 
     private static async Task<string> DatasetHashAsync(ResultsDbContext db, string dataset, CancellationToken ct) =>
         await db.Datasets.Where(d => d.Name == dataset).OrderBy(d => d.CreatedAt).Select(d => d.ContentHash).FirstOrDefaultAsync(ct)
+        ?? SyntheticContentHash(dataset)
         ?? NameHash(dataset);
+
+    /// <summary>
+    /// A synth: dataset is generated from its name, so its content hash — what the trainer checks the
+    /// data against — can be computed here. Directory datasets must be registered by the preprocessing
+    /// service; otherwise they are keyed by <see cref="NameHash"/> and the trainer refuses them.
+    /// </summary>
+    private static string? SyntheticContentHash(string dataset)
+    {
+        var name = DatasetName.Parse(dataset);
+        if (name.Kind != DatasetKind.Synth) return null;
+        using var data = DatasetOpener.Open(name);
+        return data.ContentHash();
+    }
 
     private static async Task<(string Sha256, long Seed)?> FindCheckpointAsync(ResultsDbContext db, string shaOrAlias, CancellationToken ct)
     {

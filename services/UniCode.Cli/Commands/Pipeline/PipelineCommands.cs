@@ -257,7 +257,7 @@ public static class PipelineCommands
         public void Dispose()
         {
             bus.StopAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
-            provider.Dispose();
+            provider.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
 }
