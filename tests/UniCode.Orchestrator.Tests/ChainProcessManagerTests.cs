@@ -53,7 +53,7 @@ public sealed class ChainProcessManagerTests(ServerFixture servers, ITestOutputH
         await host.Events.WaitForAsync<ChainCompleted>(e => e.ChainId == submit.ChainId);
 
         // The identities, computed by hand from the spec: preset small + method uniCode + {epochs: 1}, seed 43.
-        var config = UniCodeConfig.Small.WithMethod(Method.UniCode) with { Epochs = 1, Seed = 43 };
+        var config = Fitted(UniCodeConfig.Small, dataset).WithMethod(Method.UniCode) with { Epochs = 1, Seed = 43 };
         string datasetHash;   // a synth: dataset is keyed by its content hash
         using (var synth = UniCode.Data.DatasetOpener.Open(dataset)) datasetHash = synth.ContentHash();
         var pretrainKey = StepKeys.Compute("pretrain", config.ToCanonicalJson(), [datasetHash], CodeVersion);
@@ -412,4 +412,16 @@ public sealed class ChainProcessManagerTests(ServerFixture servers, ITestOutputH
     /// <summary>The chain row's xmin: it changes with every update of the row.</summary>
     private static Task<uint> VersionOf(ResultsDbContext db, Guid chainId) =>
         db.Chains.AsNoTracking().Where(c => c.Id == chainId).Select(c => c.Version).SingleAsync();
+
+    /// <summary>The preset with the dataset's input shapes, as the orchestrator plans it.</summary>
+    internal static UniCodeConfig Fitted(UniCodeConfig preset, string dataset)
+    {
+        using var data = UniCode.Data.DatasetOpener.Open(dataset);
+        var l = data.Layout;
+        return preset with
+        {
+            Segments = l.Segments, AudioInputDim = l.AudioDim, VideoInputDim = l.VideoDim, VideoGrid = l.VideoGrid,
+            TextTokenDim = l.HasText ? l.TextDim : preset.TextTokenDim,
+        };
+    }
 }

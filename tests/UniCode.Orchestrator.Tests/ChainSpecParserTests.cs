@@ -40,7 +40,7 @@ public sealed class ChainSpecParserTests(ServerFixture servers) : IAsyncLifetime
 
         var plan = Assert.IsType<ChainPlan>(result.Plan);
         // baseline switches everything off; the spec's useClub wins over the method.
-        var expected = UniCodeConfig.Small.WithMethod(Method.Baseline) with { UseClub = true, Epochs = 2 };
+        var expected = ChainProcessManagerTests.Fitted(UniCodeConfig.Small, "synth:classes=3").WithMethod(Method.Baseline) with { UseClub = true, Epochs = 2 };
         Assert.Equal([5L, 6L], plan.Lineages.Select(l => l.Seed));
         Assert.Equal((expected with { Seed = 6 }).ToCanonicalJson(), plan.Lineages[1].ConfigJson);
         Assert.Equal((expected with { Seed = 6 }).Hash(), plan.Lineages[1].ConfigHash);

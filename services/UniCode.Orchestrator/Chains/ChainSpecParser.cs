@@ -90,7 +90,7 @@ public sealed partial class ChainSpecParser(OrchestratorOptions options)
             if (datasetText is null) throw new SpecException("spec.dataset: missing; expected the pre-training dataset as KIND:PATH (e.g. ave:/data/AVE), or spec.checkpoint for a re-evaluation");
             dataset = ParseDataset(datasetText, "spec.dataset");
             datasetHash = await DatasetHashAsync(db, dataset, ct);
-            var config = Config(root);
+            var config = Config(root, dataset);
             modalities = config.Modalities;
             var seeds = Seeds(root) ?? [config.Seed];
             lineages = seeds.Select(s =>
@@ -105,11 +105,12 @@ public sealed partial class ChainSpecParser(OrchestratorOptions options)
         return new ChainPlan(dataset, datasetHash, checkpoint, lineages, tasks, finetune, codeVersion, evalCodeVersion);
     }
 
-    private static UniCodeConfig Config(JsonElement root)
+    private static UniCodeConfig Config(JsonElement root, string dataset)
     {
         var preset = OptionalString(root, "preset", "spec.preset") ?? "paper";
         if (!UniCodeConfig.Presets.TryGetValue(preset, out var config))
             throw new SpecException($"spec.preset: '{preset}' is not a preset; expected one of {string.Join(", ", UniCodeConfig.Presets.Keys)}");
+        config = FitToDataset(config, dataset);
         if (OptionalString(root, "method", "spec.method") is { } methodText)
         {
             var name = Enum.GetNames<Method>().FirstOrDefault(n => n.Equals(methodText, StringComparison.OrdinalIgnoreCase))
@@ -129,6 +130,33 @@ public sealed partial class ChainSpecParser(OrchestratorOptions options)
         catch (ConfigException e)
         {
             throw new SpecException($"spec.config: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// The model's input shapes are the dataset's (segments, feature widths, video grid), as the trainer
+    /// requires; the spec's config may still override them. A dataset that cannot be opened here is
+    /// left as the preset says and the trainer reports it.
+    /// </summary>
+    private static UniCodeConfig FitToDataset(UniCodeConfig config, string dataset)
+    {
+        ClipDataset data;
+        try { data = DatasetOpener.Open(dataset); }
+        catch (Exception e) when (e is IOException or FormatException or ArgumentException or DatasetFormatException or UnauthorizedAccessException)
+        {
+            return config;
+        }
+        using (data)
+        {
+            var l = data.Layout;
+            return config with
+            {
+                Segments = l.Segments,
+                AudioInputDim = l.AudioDim,
+                VideoInputDim = l.VideoDim,
+                VideoGrid = l.VideoGrid,
+                TextTokenDim = l.HasText ? l.TextDim : config.TextTokenDim,
+            };
         }
     }
 
