@@ -27,7 +27,8 @@ services-up: ## install (if missing) and start local RabbitMQ + PostgreSQL; harm
 	@infra/local-services.sh
 
 .PHONY: services-down
-services-down: ## stop the RabbitMQ + PostgreSQL that services-up started (nothing else)
+services-down: ## stop UniCode's service processes and the RabbitMQ + PostgreSQL that services-up started (nothing else)
+	@if [ -d .local-services/pids ]; then infra/services.sh stop; fi
 	@infra/stop-local-services.sh
 
 .PHONY: restore
@@ -51,9 +52,17 @@ test: services-up build ## start servers if needed, build, run every test projec
 	infra/test-summary.sh $(TEST_RESULTS); exit $$rc
 
 .PHONY: demo
-demo: services-up build ## the main job: Uni-Code vs the plain-VQ baseline end to end, prints the comparison table
-	@source $(SERVICES_ENV); $(UNICODE) migrate
-	@$(UNICODE) bench-science --data "$(SCIENCE_DATA)" --rows baseline,unicode --seeds 1 \
+demo: services-up build ## the main job: every service as its own process, a Uni-Code and a baseline chain on the synthetic benchmark, the comparison table from PostgreSQL
+	@source $(SERVICES_ENV); set -e; \
+	  $(UNICODE) migrate; \
+	  infra/services.sh start; \
+	  $(UNICODE) submit grid --data "$(SCIENCE_DATA)" --methods baseline,unicode --seeds 1 --tasks "ave:v2a,a2v" --wait; \
+	  $(UNICODE) compare --task ave; \
+	  echo "services keep running (infra/services.sh status); stop everything with: make services-down"
+
+.PHONY: demo-inprocess
+demo-inprocess: build ## the same comparison without any server: in-process runs of Uni-Code and the baseline
+	$(UNICODE) bench-science --data "$(SCIENCE_DATA)" --rows baseline,unicode --seeds 1 \
 	  --out bench-results/demo.md --json-dir bench-results/demo-runs
 
 .PHONY: science
