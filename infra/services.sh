@@ -43,6 +43,19 @@ start() {
   log "$s #$INSTANCE started (pid $!, log $STATE/logs/$s-$INSTANCE.log)"
 }
 
+# A service is ready once its bus has started (its queues exist): messages sent before that could find
+# no queue bound to their exchange.
+wait_ready() {
+  local s=$1 logf=$STATE/logs/$1-$INSTANCE.log pid deadline=$(( $(date +%s) + ${SERVICE_START_TIMEOUT:-180} ))
+  pid=$(cat "$STATE/pids/$s-$INSTANCE.pid")
+  until grep -q '"Bus started' "$logf" 2>/dev/null; do
+    alive "$pid" || { tail -20 "$logf" >&2; log "$s #$INSTANCE exited during start-up"; exit 1; }
+    [ "$(date +%s)" -lt "$deadline" ] || { log "$s #$INSTANCE not ready after ${SERVICE_START_TIMEOUT:-180}s (log $logf)"; exit 1; }
+    sleep 0.5
+  done
+  log "$s #$INSTANCE ready"
+}
+
 stop() {
   local s=$1
   for pidf in "$STATE"/pids/"$s"-*.pid; do
@@ -61,7 +74,9 @@ stop() {
 cmd=${1:-status}; shift || true
 services=("$@"); [ ${#services[@]} -gt 0 ] || services=("${ALL[@]}")
 case "$cmd" in
-  start) for s in "${services[@]}"; do start "$s"; done ;;
+  start)
+    for s in "${services[@]}"; do start "$s"; done
+    for s in "${services[@]}"; do wait_ready "$s"; done ;;
   stop) for s in "${services[@]}"; do stop "$s"; done ;;
   status)
     for s in "${services[@]}"; do

@@ -136,7 +136,7 @@ public static class PipelineCommands
                 var name = a.Declares("name") && a.String("name") is { } n && rows.Count == 1 ? n
                     : $"{method}{(ablation is null ? "" : " " + ablation)} on {a.Required("data")}";
                 var id = NewId.NextGuid();
-                bus.Publish(new SubmitChain(id, name, SpecJson(a, method, ablation), a.Flag("force"), DateTimeOffset.UtcNow), ct);
+                bus.SendToOrchestrator(new SubmitChain(id, name, SpecJson(a, method, ablation), a.Flag("force"), DateTimeOffset.UtcNow), ct);
                 Console.WriteLine($"{id}  {name}");
                 chains.Add((id, name));
             }
@@ -149,7 +149,7 @@ public static class PipelineCommands
     {
         var id = ParseId(a.Required("chain"));
         using var bus = ClientBus.Start();
-        bus.Publish(new CancelChain(id, a.Required("reason"), DateTimeOffset.UtcNow), ct);
+        bus.SendToOrchestrator(new CancelChain(id, a.Required("reason"), DateTimeOffset.UtcNow), ct);
         Console.WriteLine($"cancellation of chain {id} requested");
         return 0;
     }
@@ -252,7 +252,17 @@ public static class PipelineCommands
             return new ClientBus(provider, bus);
         }
 
-        public void Publish<T>(T message, CancellationToken ct) where T : class => bus.Publish(message, ct).GetAwaiter().GetResult();
+        /// <summary>
+        /// Sends a chain command to the orchestrator's queue (declared by the send if the orchestrator has
+        /// not started yet, so the command waits for it instead of being dropped by an unbound exchange).
+        /// </summary>
+        public void SendToOrchestrator<T>(T message, CancellationToken ct) where T : class
+        {
+            var settings = provider.GetRequiredService<RabbitMqSettings>();
+            var prefix = string.IsNullOrEmpty(settings.Prefix) ? "" : settings.Prefix + "-";
+            var endpoint = bus.GetSendEndpoint(new Uri($"queue:{prefix}orchestrator-chain-command")).GetAwaiter().GetResult();
+            endpoint.Send(message, ct).GetAwaiter().GetResult();
+        }
 
         public void Dispose()
         {
