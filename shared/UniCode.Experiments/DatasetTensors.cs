@@ -111,18 +111,20 @@ public sealed class DatasetTensors : IDisposable
         TrackLabels).Validate();
 
     /// <summary>Sets the config's input shapes to this dataset's.</summary>
-    public UniCodeConfig Fit(UniCodeConfig c)
+    public UniCodeConfig Fit(UniCodeConfig c) => Fit(c, Dataset.Layout);
+
+    /// <summary>
+    /// The config with a dataset's input shapes (segments, feature widths, video grid; text width only
+    /// when the dataset has text), as the model and the trainer require.
+    /// </summary>
+    public static UniCodeConfig Fit(UniCodeConfig c, ClipLayout l) => c with
     {
-        var l = Dataset.Layout;
-        return c with
-        {
-            Segments = l.Segments,
-            AudioInputDim = l.AudioDim,
-            VideoInputDim = l.VideoDim,
-            VideoGrid = l.VideoGrid,
-            TextTokenDim = l.HasText ? l.TextDim : c.TextTokenDim,
-        };
-    }
+        Segments = l.Segments,
+        AudioInputDim = l.AudioDim,
+        VideoInputDim = l.VideoDim,
+        VideoGrid = l.VideoGrid,
+        TextTokenDim = l.HasText ? l.TextDim : c.TextTokenDim,
+    };
 
     public void Dispose()
     {

@@ -425,11 +425,6 @@ public sealed class ChainProcessManagerTests(ServerFixture servers, ITestOutputH
     internal static UniCodeConfig Fitted(UniCodeConfig preset, string dataset)
     {
         using var data = UniCode.Data.DatasetOpener.Open(dataset);
-        var l = data.Layout;
-        return preset with
-        {
-            Segments = l.Segments, AudioInputDim = l.AudioDim, VideoInputDim = l.VideoDim, VideoGrid = l.VideoGrid,
-            TextTokenDim = l.HasText ? l.TextDim : preset.TextTokenDim,
-        };
+        return UniCode.Experiments.DatasetTensors.Fit(preset, data.Layout);
     }
 }

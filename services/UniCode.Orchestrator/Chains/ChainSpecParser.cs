@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using UniCode.Data;
+using UniCode.Experiments;
 using UniCode.Messaging;
 using UniCode.Model.Config;
 using UniCode.Model.Downstream;
@@ -146,18 +147,7 @@ public sealed partial class ChainSpecParser(OrchestratorOptions options)
         {
             return config;
         }
-        using (data)
-        {
-            var l = data.Layout;
-            return config with
-            {
-                Segments = l.Segments,
-                AudioInputDim = l.AudioDim,
-                VideoInputDim = l.VideoDim,
-                VideoGrid = l.VideoGrid,
-                TextTokenDim = l.HasText ? l.TextDim : config.TextTokenDim,
-            };
-        }
+        using (data) return DatasetTensors.Fit(config, data.Layout);
     }
 
     private static List<long>? Seeds(JsonElement root)
