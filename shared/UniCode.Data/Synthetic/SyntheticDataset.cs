@@ -24,21 +24,22 @@ public sealed record SyntheticClip(int Class, int Onset, int Length, int[] Objec
 /// docs/synthetic-benchmark.md; in short, per clip i with class c and event segments [onset, onset+len):
 /// <code>
 /// q          = p_c + jitter·ε/√k                        (shared by all modalities of the clip)
-/// audio[t]   = u_a + [t∈event]·signal·α_t·P_a q + [t∉event, audio distractor j]·signal·α_t·P_a d^a_j + noise·ε
-/// video[t,g] = u_v + [t∈event, g∈object cells]·signal·β_t·P_v q
-///                  + [t∉event, g∈distractor cells, video distractor j]·signal·β_t·P_v d^v_j + noise·ε
+/// audio[t]   = r(o_a + u_a + [t∈event]·signal·α_t·P_a q + [t∉event, audio distractor j]·signal·α_t·P_a d^a_j + noise·ε)
+/// video[t,g] = r(o_v + u_v + [t∈event, g∈object cells]·signal·β_t·P_v q
+///                  + [t∉event, g∈distractor cells, video distractor j]·signal·β_t·P_v d^v_j + noise·ε)
 /// text       = token embeddings of a class prompt ("the sound of a {name}"), zero-padded to T tokens
 /// labels[t]  = one-hot(c) inside the event, background (column C) outside
 /// </code>
 /// with per-clip styles u_a ~ style·N(0,I), u_v ~ style·N(0,I) (constant over the clip and, for video, over cells),
 /// fixed random projections P_a [Da×k], P_v [Dv×k] with N(0,1) entries, unit-scale prototypes p, d ~ N(0,I/k),
-/// and per-segment amplitudes α_t, β_t ~ U(0.75, 1.25).
+/// per-segment amplitudes α_t, β_t ~ U(0.75, 1.25), fixed channel offsets o ~ offset·N(0,I), and r = max(0,·) when
+/// rectify is set (else the identity).
 /// </summary>
 public sealed class SyntheticDataset : ClipDataset
 {
     // stream ids of SeededRandom
     private const ulong ClassStream = 1, SplitStream = 2, PrototypeStream = 3, ProjectionStream = 4, NameStream = 5, TokenStream = 6;
-    private const ulong PlanStream = 10, AudioStream = 11, VideoStream = 12;
+    private const ulong PlanStream = 10, AudioStream = 11, VideoStream = 12, OffsetStream = 13;
 
     private static readonly string[] Templates =
     [
@@ -64,6 +65,8 @@ public sealed class SyntheticDataset : ClipDataset
     private readonly double[][] _videoDistractors;  // [J][k]
     private readonly double[] _audioProjection;     // [Da·k] row-major
     private readonly double[] _videoProjection;     // [Dv·k]
+    private readonly double[] _audioOffset;         // [Da] fixed per-channel offsets
+    private readonly double[] _videoOffset;         // [Dv]
     private readonly Dictionary<string, float[]> _tokens = new(StringComparer.Ordinal);
     private readonly object _tokenGate = new();
 
@@ -92,7 +95,22 @@ public sealed class SyntheticDataset : ClipDataset
         for (var i = 0; i < _audioProjection.Length; i++) _audioProjection[i] = projRng.NextGaussian();
         _videoProjection = new double[spec.VideoDim * k];
         for (var i = 0; i < _videoProjection.Length; i++) _videoProjection[i] = projRng.NextGaussian();
+        _audioOffset = Offsets(spec, 0, spec.AudioDim);
+        _videoOffset = Offsets(spec, 1, spec.VideoDim);
     }
+
+    // o_d = offset·N(0,1) per channel, from a stream of its own so that offset=0 leaves every other draw unchanged.
+    private static double[] Offsets(SyntheticSpec spec, ulong modality, int width)
+    {
+        var rng = new SeededRandom(spec.Seed, OffsetStream, modality);
+        var o = new double[width];
+        for (var i = 0; i < width; i++) o[i] = spec.Offset * rng.NextGaussian();
+        return o;
+    }
+
+    // The last step of every feature: the fixed channel offset, then (if asked) rectification.
+    private float Finish(double value, double offset) =>
+        (float)(Spec.Rectify ? Math.Max(0, value + offset) : value + offset);
 
     public SyntheticSpec Spec { get; }
 
@@ -203,7 +221,7 @@ public sealed class SyntheticDataset : ClipDataset
             var gain = s.SignalScale * plan.AudioAmplitude[t];
             var row = destination.Slice(t * d, d);
             for (var i = 0; i < d; i++)
-                row[i] = (float)(style[i] + (semantic is null ? 0 : gain * semantic[i]) + s.NoiseScale * rng.NextGaussian());
+                row[i] = Finish(style[i] + (semantic is null ? 0 : gain * semantic[i]) + s.NoiseScale * rng.NextGaussian(), _audioOffset[i]);
         }
     }
 
@@ -232,7 +250,7 @@ public sealed class SyntheticDataset : ClipDataset
                 var semantic = inEvent ? (isObject[g] ? evt : null) : (isDistractor[g] ? distractor : null);
                 var row = destination.Slice((t * cells + g) * d, d);
                 for (var i = 0; i < d; i++)
-                    row[i] = (float)(style[i] + (semantic is null ? 0 : gain * semantic[i]) + s.NoiseScale * rng.NextGaussian());
+                    row[i] = Finish(style[i] + (semantic is null ? 0 : gain * semantic[i]) + s.NoiseScale * rng.NextGaussian(), _videoOffset[i]);
             }
         }
     }

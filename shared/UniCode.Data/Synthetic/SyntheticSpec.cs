@@ -8,7 +8,7 @@ namespace UniCode.Data.Synthetic;
 /// pairs in any order, keys case-insensitive, unspecified keys keep their defaults, the empty string is all
 /// defaults; e.g. <c>synth:classes=10,clips=1200,seed=7</c>. Keys: seed, clips, classes, segments, audio, grid,
 /// video, text, proto, signal, style, noise, jitter, distractors, distractor_rate, min_len, max_len, cells,
-/// train, val (see the properties). <see cref="ToString"/> writes every key in that order and parses back equal.
+/// offset, rectify, train, val (see the properties). <see cref="ToString"/> writes every key in that order and parses back equal.
 /// </summary>
 public sealed record SyntheticSpec
 {
@@ -48,6 +48,13 @@ public sealed record SyntheticSpec
     public int? MaxEventLength { get; init; }
     /// <summary>Grid cells that carry the event (and, separately drawn, the video distractor) in a clip (key cells).</summary>
     public int ObjectCells { get; init; } = 3;
+    /// <summary>
+    /// Scale of the fixed per-channel offsets (key offset): channel d of a modality gets o_d = offset·N(0,1), the same
+    /// in every clip, as real CNN/VGGish features have channel means far from zero; 0 = centred features.
+    /// </summary>
+    public double Offset { get; init; }
+    /// <summary>Rectify every feature, x → max(0, x) (key rectify, 0 or 1): non-negative, sparse, ReLU-like features as real pool5/VGGish ones.</summary>
+    public bool Rectify { get; init; }
     /// <summary>Fraction of clips in train (key train).</summary>
     public double TrainFraction { get; init; } = 0.7;
     /// <summary>Fraction of clips in val; test gets the rest (key val).</summary>
@@ -88,6 +95,8 @@ public sealed record SyntheticSpec
         new("min_len", s => I(s.MinEventLength), (s, v) => s with { MinEventLength = Int(v, "min_len") }),
         new("max_len", s => I(s.EffectiveMaxEventLength), (s, v) => s with { MaxEventLength = Int(v, "max_len") }),
         new("cells", s => I(s.ObjectCells), (s, v) => s with { ObjectCells = Int(v, "cells") }),
+        new("offset", s => D(s.Offset), (s, v) => s with { Offset = Real(v, "offset") }),
+        new("rectify", s => s.Rectify ? "1" : "0", (s, v) => s with { Rectify = Flag(v, "rectify") }),
         new("train", s => D(s.TrainFraction), (s, v) => s with { TrainFraction = Real(v, "train") }),
         new("val", s => D(s.ValFraction), (s, v) => s with { ValFraction = Real(v, "val") }),
     ];
@@ -95,17 +104,28 @@ public sealed record SyntheticSpec
     /// <summary>The keys of the text form, in canonical order.</summary>
     public static IReadOnlyList<string> Keys { get; } = Knobs.Select(k => k.Key).ToArray();
 
-    /// <summary>Parses the text form (see the type summary) and validates the result.</summary>
+    /// <summary>
+    /// Parses the text form (see the type summary) and validates the result. The first part may be the name of a
+    /// <see cref="SyntheticRegimes">regime</see> instead of key=value: the regime's values, then the keys that follow
+    /// (e.g. <c>ave-small,seed=3</c>).
+    /// </summary>
     public static SyntheticSpec Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var spec = new SyntheticSpec();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        for (var p = 0; p < parts.Length; p++)
         {
+            var part = parts[p];
             var eq = part.IndexOf('=');
+            if (eq < 0 && p == 0)
+            {
+                spec = SyntheticRegimes.Get(part).Spec;
+                continue;
+            }
             if (eq <= 0)
-                throw new FormatException($"synth spec '{text}': '{part}' is not key=value; expected e.g. classes=10,clips=1200,seed=7");
+                throw new FormatException($"synth spec '{text}': '{part}' is not key=value; expected e.g. classes=10,clips=1200,seed=7, or a regime name first ({string.Join(", ", SyntheticRegimes.Names)})");
             var key = part[..eq].Trim().ToLowerInvariant();
             var knob = Knobs.FirstOrDefault(k => k.Key == key)
                 ?? throw new FormatException($"synth spec '{text}': unknown key '{part[..eq].Trim()}'; expected one of {string.Join(", ", Keys)}");
@@ -147,6 +167,7 @@ public sealed record SyntheticSpec
         Check(EffectiveMaxEventLength >= MinEventLength && EffectiveMaxEventLength <= Segments, "max_len", EffectiveMaxEventLength,
             $"in [min_len={MinEventLength}, segments={Segments}]");
         Check(ObjectCells >= 1 && ObjectCells <= VideoGrid * VideoGrid, "cells", ObjectCells, $"in [1, grid²={VideoGrid * VideoGrid}]");
+        Check(Offset >= 0 && double.IsFinite(Offset), "offset", Offset, "a finite value >= 0");
         Check(TrainFraction is > 0 and < 1, "train", TrainFraction, "in (0, 1)");
         Check(ValFraction is > 0 and < 1 && TrainFraction + ValFraction < 1, "val", ValFraction, $"in (0, 1 − train={1 - TrainFraction})");
         var (train, val, test) = SplitCounts;
@@ -161,6 +182,13 @@ public sealed record SyntheticSpec
         int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i)
             ? i
             : throw new FormatException($"synth spec: {key}='{v}'; expected an integer");
+
+    private static bool Flag(string v, string key) => v switch
+    {
+        "0" => false,
+        "1" => true,
+        _ => throw new FormatException($"synth spec: {key}='{v}'; expected 0 or 1"),
+    };
 
     private static double Real(string v, string key) =>
         double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
