@@ -126,6 +126,8 @@ public sealed record ExperimentResult
     public required IReadOnlyDictionary<string, double> FinalLosses { get; init; }
     public required double PretrainSeconds { get; init; }
     public required double DownstreamSeconds { get; init; }
+    /// <summary>Whether the run learned: code statistics, head fit, raw-feature probes, chance (<see cref="LearningReport"/>).</summary>
+    public required LearningReport Learning { get; init; }
 }
 
 /// <summary>Progress of a running experiment, for a CLI or a job's progress events.</summary>
@@ -172,8 +174,10 @@ public static class Experiment
             var (model, _) = CheckpointFile.LoadModel(checkpoint.Path, device, checkpoint.Sha256);
             using (model)
             {
-                var (metric, results, rows) = Downstream(spec, model, data, device, progress, ct);
+                var (metric, results, rows, heads, probes) = Downstream(spec, model, data, device, progress, ct);
                 model.eval();
+                var learning = Learning(model, data, heads, probes);
+                rows = [.. rows, .. LearningRows(learning, rows)];
                 inspect?.Invoke(model);
                 return new ExperimentResult
                 {
@@ -194,6 +198,7 @@ public static class Experiment
                     FinalLosses = pre.FinalLosses,
                     PretrainSeconds = pretrainSeconds,
                     DownstreamSeconds = clock.Elapsed.TotalSeconds,
+                    Learning = learning,
                 };
             }
         }
@@ -219,8 +224,51 @@ public static class Experiment
         return model.QuantizedCodes(m, raw);
     };
 
-    /// <summary>Trains a head on each modality's codes in turn and scores it on every modality.</summary>
-    public static (string Metric, IReadOnlyDictionary<string, double> Results, IReadOnlyList<MetricRow> Rows) Downstream(
+    /// <summary>Code statistics on the validation split (else test), the heads' fit and the probes, as one report.</summary>
+    public static LearningReport Learning(UniCodeModel model, DatasetTensors data, IReadOnlyList<HeadFitCheck> heads, IReadOnlyList<ProbeScore> probes)
+    {
+        var clips = data.Labeled();
+        var split = clips.Splits.ContainsKey("val") ? "val" : "test";
+        var codes = Model.Diagnostics.CodeStatistics.Measure(model, clips.Features, clips.Split(split));
+        var classes = clips.ForegroundClasses;
+        return new LearningReport(split, 100.0 / classes, classes, codes, heads, probes);
+    }
+
+    /// <summary>
+    /// The learning check as result rows beside each direction's score (so the results database and its views carry
+    /// it): "learned" (1 or 0: no collapse and the source head fitted), "collapsed" (1 or 0, the target modality's
+    /// codes), "probe_ceiling" (the target modality's raw-feature probe, when there is one) and "chance".
+    /// </summary>
+    public static IEnumerable<MetricRow> LearningRows(LearningReport learning, IReadOnlyList<MetricRow> rows)
+    {
+        var collapsed = learning.CollapsedModalities.ToHashSet();
+        foreach (var r in rows.Where(r => r.Metric is "accuracy" or "f1" or "r@5").DistinctBy(r => (r.Task, r.Source, r.Target, r.Split, r.Protocol)))
+        {
+            string Name(Modality m) => m.ToString().ToLowerInvariant();
+            var fits = learning.Heads.FirstOrDefault(h => h.Modality == Name(r.Source))?.Fits ?? true;
+            var targetCollapsed = collapsed.Contains(Name(r.Target));
+            yield return r with { Metric = "learned", Value = !learning.Collapsed && fits ? 1 : 0 };
+            yield return r with { Metric = "collapsed", Value = targetCollapsed ? 1 : 0 };
+            yield return r with { Metric = "chance", Value = learning.Chance };
+            if (learning.Probes.FirstOrDefault(p => p.Modality == Name(r.Target)) is { } probe)
+                yield return r with { Metric = "probe_ceiling", Value = probe.Value };
+        }
+    }
+
+    /// <summary>The raw features as a probe head sees them: [B, T, W] (video: the mean over the grid cells of each channel).</summary>
+    public static CodeEncoder RawFeatures => (m, raw, _) => raw.dim() == 5 ? raw.mean([2, 3]) : raw;
+
+    /// <summary>Entropy (nats) of the clip-class frequencies of a split: the loss of a head that always predicts the prior.</summary>
+    private static double PriorEntropy(LabeledClips clips, string split)
+    {
+        using var _ = NewDisposeScope();
+        var idx = tensor(clips.Split(split).Select(i => (long)i).ToArray(), ScalarType.Int64);
+        var classes = LabeledClips.ClipClasses(clips.SegmentLabels.index_select(0, idx)).data<long>().ToArray();
+        return -classes.GroupBy(c => c).Sum(g => (double)g.Count() / classes.Length * Math.Log((double)g.Count() / classes.Length));
+    }
+
+    /// <summary>Trains a head on each modality's codes in turn and scores it on every modality; also the raw-feature probes (AVE).</summary>
+    public static (string Metric, IReadOnlyDictionary<string, double> Results, IReadOnlyList<MetricRow> Rows, IReadOnlyList<HeadFitCheck> Heads, IReadOnlyList<ProbeScore> Probes) Downstream(
         ExperimentSpec spec, UniCodeModel model, DatasetTensors data, Device device, Action<ExperimentProgress>? progress, CancellationToken ct)
     {
         var clips = data.Labeled();
@@ -236,6 +284,8 @@ public static class Experiment
         var encoder = Encoder(model);
         var results = new Dictionary<string, double>();
         var rows = new List<MetricRow>();
+        var heads = new List<HeadFitCheck>();
+        var probes = new List<ProbeScore>();
         var metric = spec.Task switch { DownstreamTask.Ave => "accuracy", DownstreamTask.Avvp => "f1", _ => "r@5" };
         var sources = spec.Task == DownstreamTask.Retrieval ? modalities.Where(m => m != Modality.Audio).ToList() : modalities;
         var targets = spec.Task == DownstreamTask.Retrieval ? modalities.Where(m => m != Modality.Audio).ToList() : modalities;
@@ -253,6 +303,11 @@ public static class Experiment
                     var r = EventClassification.Run(encoder, clips, train, targets, options, "ave", OnEpoch);
                     foreach (var s in r.Scores) results[s.Direction.Name] = s.Accuracy;
                     rows.AddRange(r.Rows());
+                    var name = train.ToString().ToLowerInvariant();
+                    heads.Add(new HeadFitCheck(name, r.Run.History[^1].TrainLoss, PriorEntropy(clips, options.TrainSplit)));
+                    // The ceiling: the same protocol with the head on the raw features (no encoder, so no train-mode dropout).
+                    var probe = EventClassification.Run(RawFeatures, clips, train, [train], options with { EncoderTrainMode = false }, "ave-probe");
+                    probes.Add(new ProbeScore(name, probe.Scores[0].Direction.Name, probe.Scores[0].Accuracy));
                     break;
                 }
                 case DownstreamTask.Avvp:
@@ -271,6 +326,6 @@ public static class Experiment
                 }
             }
         }
-        return (metric, results, rows);
+        return (metric, results, rows, heads, probes);
     }
 }

@@ -14,7 +14,8 @@ public sealed record EncoderOutput(
     IReadOnlyDictionary<Modality, Tensor> Semantic,
     IReadOnlyDictionary<Modality, SpecificEncoding> Specific,
     QuantizerOutput Quantizer,
-    Tensor? TextFeatures);
+    Tensor? TextFeatures,
+    IReadOnlyDictionary<Modality, Tensor> Inputs);
 
 /// <summary>The terms of the pre-training objective (paper §4.4); absent terms are switched off.</summary>
 public sealed record PretrainLosses(
@@ -34,6 +35,7 @@ public sealed record PretrainLosses(
 public sealed class UniCodeModel : nn.Module
 {
     // Per-modality modules are lists in the order of Modalities (TorchSharp's ModuleDict breaks Module.to(dtype)).
+    private readonly InputStandardizer inputs;
     private readonly TextBiLstm? textLstm;
     private readonly ModuleList<SemanticEncoder> semantic = new();
     private readonly ModuleList<SpecificEncoder> specific = new();
@@ -49,6 +51,7 @@ public sealed class UniCodeModel : nn.Module
     {
         Config = config.Validate();
         Modalities = config.Modalities.Members().ToList();
+        inputs = new InputStandardizer(config);
         if (Modalities.Contains(Modality.Text)) textLstm = new TextBiLstm(config);
         foreach (var m in Modalities)
         {
@@ -71,6 +74,9 @@ public sealed class UniCodeModel : nn.Module
 
     public SharedCodebookQuantizer Quantizer => quantizer;
 
+    /// <summary>The per-channel input scaling every encoder sees (fitted before the first pre-training step).</summary>
+    public InputStandardizer Inputs => inputs;
+
     private int Index(Modality m)
     {
         var i = ((List<Modality>)Modalities).IndexOf(m);
@@ -79,25 +85,27 @@ public sealed class UniCodeModel : nn.Module
 
     public Club? ClubFor(Modality m) => Config.UseClub ? club[Index(m)] : null;
 
-    /// <summary>The modality's input to Φ and Ψ: raw features, or the text BiLSTM's output for text.</summary>
-    private Tensor EncoderInput(Modality m, Tensor raw) =>
-        m == Modality.Text ? textLstm!.call(raw) : raw;
+    /// <summary>The modality's input to Φ and Ψ: the (standardised) features, or the text BiLSTM's output of them for text.</summary>
+    private Tensor EncoderInput(Modality m, Tensor scaled) =>
+        m == Modality.Text ? textLstm!.call(scaled) : scaled;
 
     /// <summary>Φ, Ψ and the shared-codebook quantizer over one batch (the quantizer's EMA and reset run when training).</summary>
     public EncoderOutput Encode(PretrainBatch batch)
     {
         var z = new Dictionary<Modality, Tensor>();
         var spec = new Dictionary<Modality, SpecificEncoding>();
+        var scaled = new Dictionary<Modality, Tensor>();
         Tensor? textFeatures = null;
         foreach (var m in Modalities)
         {
-            var input = EncoderInput(m, batch.Get(m));
+            scaled[m] = inputs.Apply(m, batch.Get(m));
+            var input = EncoderInput(m, scaled[m]);
             if (m == Modality.Text) textFeatures = input;
             z[m] = semantic[Index(m)].call(input);      // Eq. 1: z_m = Φ_m(x_m)
             spec[m] = specific[Index(m)].call(input);   // Eq. 1: z̄_m = Ψ_m(x_m)
         }
         var q = quantizer.Forward(Modalities.Select(m => (m, z[m])).ToList());
-        return new EncoderOutput(z, spec, q, textFeatures);
+        return new EncoderOutput(z, spec, q, textFeatures, scaled);
     }
 
     /// <summary>The pre-training objective over one encoder pass (paper §4.4; REFERENCE-SPEC §1.9 step 3).</summary>
@@ -110,7 +118,8 @@ public sealed class UniCodeModel : nn.Module
         foreach (var m in Modalities)
         {
             var zq = enc.Quantizer.Quantized[m];
-            var target = m == Modality.Text ? enc.TextFeatures! : batch.Get(m);
+            // The decoder reconstructs what the encoders saw: the standardised features.
+            var target = m == Modality.Text ? enc.TextFeatures! : enc.Inputs[m];
             // Text's target is the BiLSTM output itself, not detached (reference: a moving target).
             recon[m] = nn.functional.mse_loss(decoders[Index(m)].call(zq, enc.Specific[m].Features), target);
             total = total + c.ReconstructionWeight * recon[m] + c.CommitmentWeight * enc.Quantizer.Commitment[m];
@@ -141,11 +150,11 @@ public sealed class UniCodeModel : nn.Module
     /// </summary>
     public Tensor QuantizedCodes(Modality m, Tensor raw)
     {
-        return quantizer.Quantize(semantic[Index(m)].call(EncoderInput(m, raw)));
+        return quantizer.Quantize(semantic[Index(m)].call(EncoderInput(m, inputs.Apply(m, raw))));
     }
 
     /// <summary>Φ_m(x_m) without quantization: the continuous semantic feature [B,T,D].</summary>
-    public Tensor SemanticFeatures(Modality m, Tensor raw) => semantic[Index(m)].call(EncoderInput(m, raw));
+    public Tensor SemanticFeatures(Modality m, Tensor raw) => semantic[Index(m)].call(EncoderInput(m, inputs.Apply(m, raw)));
 
     /// <summary>Nearest code indices [B,T] of a modality's raw input.</summary>
     public Tensor CodeIndices(Modality m, Tensor raw) => quantizer.NearestIndices(SemanticFeatures(m, raw));

@@ -121,6 +121,7 @@ public static class BenchScienceCommand
                 Console.Error.WriteLine($"[{results.Count + 1}/{total}] {row.Name} seed {seed}: " +
                     string.Join(" ", r.Results.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key}={kv.Value:F1}"))) +
                     $" ({r.PretrainSeconds + r.DownstreamSeconds:F0} s)");
+                RunCommand.WarnIfNotLearned(r);
                 results.Add((row, r));
             }
         }

@@ -58,6 +58,7 @@ public static class RunCommand
             var result = Experiment.Run(spec, data, printer.Report, ct);
             printer.Done();
             Console.WriteLine(Table(result));
+            WarnIfNotLearned(result);
             WriteJson(a, result);
             if (recorder is not null)
             {
@@ -71,6 +72,13 @@ public static class RunCommand
             if (temporary is not null) Directory.Delete(temporary, recursive: true);
         }
         return 0;
+    }
+
+    /// <summary>A run that learned nothing says so on stderr, every problem on its own line.</summary>
+    public static void WarnIfNotLearned(ExperimentResult result)
+    {
+        foreach (var w in result.Learning.Warnings)
+            Console.Error.WriteLine($"warning: {result.Label} seed {result.Seed}: {w} — this result did not learn; do not read it as a score");
     }
 
     private static void WriteJson(ParsedArgs a, ExperimentResult result)
@@ -95,6 +103,12 @@ public static class RunCommand
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"codebook: {r.Codebook.Used}/{r.Codebook.Codes} codes used, {r.Codebook.UsedByAll} by every modality · pre-train {r.PretrainSeconds:F0} s, downstream {r.DownstreamSeconds:F0} s");
+        var l = r.Learning;
+        if (l.Probes.Count > 0)
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"raw-feature probe (ceiling): {string.Join(", ", l.Probes.Select(p => $"{p.Direction} {p.Value:F1}"))} · chance {l.Chance:F1}");
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"learned: {(l.Learned ? "yes" : "NO")} · codes on {l.Split}: {string.Join(", ", l.Codes.Select(c => $"{c.Modality.ToString().ToLowerInvariant()} perplexity {c.Perplexity:F1}, {c.DistinctCodeSets} code sets / {c.Clips} clips"))}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"config {r.ConfigHash[..12]} · data {r.DatasetHash[..12]} · code {r.CodeVersion} · checkpoint {r.CheckpointSha256[..12]}");
         return sb.ToString();
     }

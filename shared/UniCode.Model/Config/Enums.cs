@@ -48,3 +48,21 @@ public enum Method
     /// <summary>The full model: DCID + CMCM + Multi-Modal EMA + code reset.</summary>
     UniCode,
 }
+
+/// <summary>How raw input features are scaled before the encoders (<see cref="UniCodeConfig.InputNormalization"/>).</summary>
+public enum InputNormalization
+{
+    /// <summary>Raw features, as the reference.</summary>
+    None,
+    /// <summary>Per channel (x − mean) / std, fitted on the pre-training data and stored with the model.</summary>
+    Standardize,
+}
+
+/// <summary>The initial shared codebook (<see cref="UniCodeConfig.CodebookInit"/>).</summary>
+public enum CodebookInit
+{
+    /// <summary>The reference's e ~ U(−1/L, 1/L), EMA counts 0.</summary>
+    Uniform,
+    /// <summary>L semantic vectors of the first training batch, EMA counts 1.</summary>
+    DataSample,
+}

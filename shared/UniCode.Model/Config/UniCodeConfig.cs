@@ -30,6 +30,14 @@ public sealed record UniCodeConfig
     public int TextLstmHidden { get; init; } = 128;
     public int TextLstmLayers { get; init; } = 2;
 
+    /// <summary>
+    /// How raw input features are scaled before every encoder (and as the reconstruction target). Standardize:
+    /// per channel, (x − mean) / std fitted on the pre-training data before the first step and kept in the
+    /// checkpoint. None (default until the regime runs of issue 9 are in): raw features, as the reference (whose real AVE features are non-negative with channel
+    /// means far from zero: every token's semantic vector then points the same way; docs/results.md, "Diagnosis").
+    /// </summary>
+    public InputNormalization InputNormalization { get; init; } = InputNormalization.None;
+
     // ------------------------------------------------------------------ semantic encoders Φ (Eq. 1)
     /// <summary>D: width of semantic features and of every code.</summary>
     public int CodeDim { get; init; } = 256;
@@ -58,6 +66,12 @@ public sealed record UniCodeConfig
     // ------------------------------------------------------------------ shared codebook quantizer (Eq. 2, 7, 8)
     /// <summary>L: number of codes in the one shared codebook.</summary>
     public int CodebookSize { get; init; } = 400;
+    /// <summary>
+    /// Initial codebook. DataSample: L semantic vectors of the first training batch, EMA counts 1.
+    /// Uniform (default until the regime runs of issue 9 are in): the reference's e ~ U(−1/L, 1/L) with zero EMA counts (codes not chosen in the first forward explode
+    /// to ~1e3 in norm and stay dead until a reset; docs/results.md, "Diagnosis").
+    /// </summary>
+    public CodebookInit CodebookInit { get; init; } = CodebookInit.Uniform;
     /// <summary>γ of the EMA codebook update.</summary>
     public double EmaDecay { get; init; } = 0.99;
     /// <summary>ε of the Laplace smoothing of code counts.</summary>
@@ -172,6 +186,16 @@ public sealed record UniCodeConfig
         Presets.TryGetValue(name, out var c) ? c
             : throw new ConfigException("preset", name, $"one of {string.Join(", ", Presets.Keys)}");
 
+    /// <summary>
+    /// The candidate fix of the collapse on non-negative, offset features (docs/results.md, "Diagnosis"): standardised
+    /// inputs and a codebook drawn from the data. The reference's behaviour is each field's other value.
+    /// </summary>
+    public UniCodeConfig WithCollapseFix() => this with
+    {
+        InputNormalization = InputNormalization.Standardize,
+        CodebookInit = CodebookInit.DataSample,
+    };
+
     /// <summary>Sets the switches of one of the paper's methods (Table 1) on this config.</summary>
     public UniCodeConfig WithMethod(Method method) => method switch
     {
@@ -254,6 +278,8 @@ public sealed record UniCodeConfig
         Positive(nameof(GradientClip), GradientClip);
         if (BatchSize < 2) throw new ConfigException(nameof(BatchSize), BatchSize, "at least 2 (CMCM, CLUB and Cross-CPC contrast batch items)");
         Positive(nameof(Epochs), Epochs);
+        if (!Enum.IsDefined(InputNormalization)) throw new ConfigException(nameof(InputNormalization), InputNormalization, string.Join(" or ", Enum.GetNames<InputNormalization>()));
+        if (!Enum.IsDefined(CodebookInit)) throw new ConfigException(nameof(CodebookInit), CodebookInit, string.Join(" or ", Enum.GetNames<CodebookInit>()));
         if (!Enum.IsDefined(EmaForm)) throw new ConfigException(nameof(EmaForm), EmaForm, string.Join(" or ", Enum.GetNames<EmaForm>()));
         if (!Enum.IsDefined(ResetRule)) throw new ConfigException(nameof(ResetRule), ResetRule, string.Join(" or ", Enum.GetNames<ResetRule>()));
         if (!Enum.IsDefined(Loop)) throw new ConfigException(nameof(Loop), Loop, string.Join(" or ", Enum.GetNames<TrainingLoop>()));

@@ -21,6 +21,7 @@ public sealed class SharedCodebookQuantizer : nn.Module
     [ComponentName(Name = "unused")] private Tensor _unused;                // forwards since modality m last chose code k [M,L] int64; −1 = never counted
     [ComponentName(Name = "usage")] private Tensor _usage;                  // assignments of code k by modality m [M,L] int64 (Fig. 4)
     [ComponentName(Name = "usage_forwards")] private Tensor _usageForwards; // training forwards counted in usage, scalar int64
+    [ComponentName(Name = "initialised")] private Tensor _initialised;      // CodebookInit.DataSample: codes drawn from data yet, scalar bool
 
     private readonly IReadOnlyList<Modality> _modalities;
     private readonly long _codebookSize;
@@ -38,6 +39,7 @@ public sealed class SharedCodebookQuantizer : nn.Module
     private readonly long _activeWindow;
     private readonly double _resetNoise;
     private readonly ulong _seed;
+    private readonly CodebookInit _init;
 
     // The quantizer's own randomness (codebook init, reset sources and noise), so equal seeds give equal models.
     private readonly Generator _generator;
@@ -63,6 +65,7 @@ public sealed class SharedCodebookQuantizer : nn.Module
         _activeWindow = config.ResetActiveWindow;
         _resetNoise = config.ResetNoise;
         _seed = unchecked((ulong)config.Seed);
+        _init = config.CodebookInit;
         _generator = new Generator(_seed);
 
         var dtype = config.Precision == Precision.Float64 ? ScalarType.Float64 : ScalarType.Float32;
@@ -75,6 +78,7 @@ public sealed class SharedCodebookQuantizer : nn.Module
         _unused = full(m, l, -1L, dtype: ScalarType.Int64).DetachFromDisposeScope();
         _usage = zeros(m, l, dtype: ScalarType.Int64).DetachFromDisposeScope();
         _usageForwards = zeros(Array.Empty<long>(), dtype: ScalarType.Int64).DetachFromDisposeScope();
+        _initialised = tensor(_init == CodebookInit.Uniform).DetachFromDisposeScope();
         RegisterComponents();
     }
 
@@ -93,6 +97,7 @@ public sealed class SharedCodebookQuantizer : nn.Module
     {
         var (batch, steps) = CheckInputs(z);
         int mCount = _modalities.Count;
+        if (training && _init == CodebookInit.DataSample) InitialiseFromData(z);
         // The EMA and the reset write the codebook in place (this forward's or a later one's, possibly before
         // this graph's backward): the graph keeps its own copy.
         var codebook = _embedding.clone();
@@ -226,6 +231,25 @@ public sealed class SharedCodebookQuantizer : nn.Module
         _emaCount.add_(_epsilon).div_(n.add(_codebookSize * _epsilon)).mul_(n);
         _emaWeight.mul_(_decay).add_(assignments.t().matmul(target), alpha: 1 - _decay);
         _embedding.copy_(_emaWeight.div(_emaCount.unsqueeze(1)));
+    }
+
+    // CodebookInit.DataSample: the first training forward replaces the codebook by L vectors drawn at random from
+    // this batch's semantic features (all modalities pooled), and starts the EMA accumulators consistently with it
+    // (count 1, weight = code), so a code nobody chooses keeps its place instead of being divided by a zero count
+    // (the reference's U(−1/L, 1/L) codes with zero counts jump to ~1e3 in norm after one update and never win
+    // again). On the device without a host read: later forwards compute the same and keep the old values.
+    private void InitialiseFromData(IReadOnlyList<(Modality Modality, Tensor Z)> z)
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var pool = cat(z.Select(x => x.Z.detach().reshape(-1, _codeDim)).ToArray(), 0);
+        var generator = GeneratorFor(_embedding.device);
+        var pick = randint(pool.shape[0], [_codebookSize], dtype: ScalarType.Int64, device: pool.device, generator: generator);
+        var sample = pool.index_select(0, pick).to(_embedding.dtype);
+        _embedding.copy_(where(_initialised, _embedding, sample));
+        _emaWeight.copy_(where(_initialised, _emaWeight, sample));
+        _emaCount.copy_(where(_initialised, _emaCount, ones_like(_emaCount)));
+        _initialised.fill_(true);
     }
 
     // Paper Eq. 7's r: for every step of `query`, a softmax(q·k/√D)-weighted average of `other`'s steps within the same clip.

@@ -72,6 +72,8 @@ public static class PretrainLoop
             last = LatestValid(dir, trainer, data.ContentHash);
             resumedFrom = trainer.Step;
         }
+        // A fresh run fits the input scaling on its own pre-training data before the first step (a resumed one has it).
+        if (trainer.Step == 0 && trainer.Model.Inputs.Enabled) trainer.Model.Inputs.Fit(data);
 
         var dtype = trainer.Model.DType;
         var indices = new int[batchSize];
