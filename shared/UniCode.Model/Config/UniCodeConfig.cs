@@ -102,6 +102,11 @@ public sealed record UniCodeConfig
     public double ClubWeight { get; init; } = 1.0;
     public double CpcWeight { get; init; } = 1.0;
     public double CmcmWeight { get; init; } = 1.0;
+    /// <summary>
+    /// How CMCM scores a pair (REFERENCE-SPEC §1.5 step 6): the reference's exp(S − min S) / (Σ + 1e-5) form,
+    /// or a plain log-softmax over each row of S. They differ by the 1e-5 alone: the reference loss is larger by less than 1e-5/B.
+    /// </summary>
+    public CmcmForm CmcmForm { get; init; } = CmcmForm.Reference;
     /// <summary>CLUB mutual-information minimisation (Table 2).</summary>
     public bool UseClub { get; init; } = true;
     /// <summary>Cross-CPC (Table 2).</summary>
@@ -256,6 +261,7 @@ public sealed record UniCodeConfig
         Positive(nameof(Epochs), Epochs);
         if (!Enum.IsDefined(EmaForm)) throw new ConfigException(nameof(EmaForm), EmaForm, string.Join(" or ", Enum.GetNames<EmaForm>()));
         if (!Enum.IsDefined(ResetRule)) throw new ConfigException(nameof(ResetRule), ResetRule, string.Join(" or ", Enum.GetNames<ResetRule>()));
+        if (!Enum.IsDefined(CmcmForm)) throw new ConfigException(nameof(CmcmForm), CmcmForm, string.Join(" or ", Enum.GetNames<CmcmForm>()));
         if (!Enum.IsDefined(Loop)) throw new ConfigException(nameof(Loop), Loop, string.Join(" or ", Enum.GetNames<TrainingLoop>()));
         if (!Enum.IsDefined(Precision)) throw new ConfigException(nameof(Precision), Precision, string.Join(" or ", Enum.GetNames<Precision>()));
         return this;
