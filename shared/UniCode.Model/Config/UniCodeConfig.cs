@@ -76,6 +76,13 @@ public sealed record UniCodeConfig
     public int ResetActiveWindow { get; init; } = 100;
     /// <summary>Half-width of the uniform noise added to a reset code (reference 1/1024).</summary>
     public double ResetNoise { get; init; } = 1.0 / 1024;
+    /// <summary>
+    /// Reference bug, off by default: when true (and code reset is on) a forward in eval mode still advances the
+    /// unused-code counters with its chosen codes and resets due codes, as the reference does (REFERENCE-SPEC
+    /// §1.5 step 5) — so evaluating rewrites the codebook. No EMA update in eval either way. Default: an eval
+    /// forward changes no buffer.
+    /// </summary>
+    public bool CountUnusedInEval { get; init; } = false;
 
     // ------------------------------------------------------------------ DCID: CLUB (Eq. 4-5)
     /// <summary>hidden_size of the CLUB variational nets (inner width hidden/2).</summary>

@@ -23,6 +23,7 @@ public class UniCodeConfigTests
         Assert.Equal(EmaForm.Reference, c.EmaForm);
         Assert.Equal(ResetRule.AnyModality, c.ResetRule);
         Assert.Equal(CmcmForm.Reference, c.CmcmForm);
+        Assert.False(c.CountUnusedInEval);   // the reference's eval-mode reset is a bug: opt-in only
     }
 
     [Fact]
