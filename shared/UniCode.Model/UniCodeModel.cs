@@ -138,7 +138,7 @@ public sealed class UniCodeModel : nn.Module
         Tensor? cmcm = null;
         if (c.UseCmcm)
         {
-            cmcm = CmcmLoss.Compute(Modalities.Select(m => enc.Quantizer.CodeProbabilities[m]).ToList());
+            cmcm = CmcmLoss.Compute(Modalities.Select(m => enc.Quantizer.CodeProbabilities[m]).ToList(), c.CmcmForm);
             total = total + c.CmcmWeight * cmcm;
         }
         return new PretrainLosses(recon, enc.Quantizer.Commitment, mi, cpcLoss, cmcm, total);

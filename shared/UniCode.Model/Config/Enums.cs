@@ -27,6 +27,15 @@ public enum ResetRule
     AllModalities,
 }
 
+/// <summary>How the CMCM loss (REFERENCE-SPEC §1.5 step 6) turns the score matrix S into a loss.</summary>
+public enum CmcmForm
+{
+    /// <summary>Reference: −log(Ê_ii / (Σ_j Ê_ij + 1e-5)) with Ê = exp(S − min S), the shift not detached.</summary>
+    Reference,
+    /// <summary>The plain contrastive form: −log_softmax_j(S[i,:])[i] (no shift, no 1e-5).</summary>
+    LogSoftmax,
+}
+
 /// <summary>How the pre-training loop interleaves the CLUB estimator with the encoder.</summary>
 public enum TrainingLoop
 {

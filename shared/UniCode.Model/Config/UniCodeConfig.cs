@@ -90,6 +90,13 @@ public sealed record UniCodeConfig
     public int ResetActiveWindow { get; init; } = 100;
     /// <summary>Half-width of the uniform noise added to a reset code (reference 1/1024).</summary>
     public double ResetNoise { get; init; } = 1.0 / 1024;
+    /// <summary>
+    /// Reference bug, off by default: when true (and code reset is on) a forward in eval mode still advances the
+    /// unused-code counters with its chosen codes and resets due codes, as the reference does (REFERENCE-SPEC
+    /// §1.5 step 5) — so evaluating rewrites the codebook. No EMA update in eval either way. Default: an eval
+    /// forward changes no buffer.
+    /// </summary>
+    public bool CountUnusedInEval { get; init; } = false;
 
     // ------------------------------------------------------------------ DCID: CLUB (Eq. 4-5)
     /// <summary>hidden_size of the CLUB variational nets (inner width hidden/2).</summary>
@@ -116,6 +123,11 @@ public sealed record UniCodeConfig
     public double ClubWeight { get; init; } = 1.0;
     public double CpcWeight { get; init; } = 1.0;
     public double CmcmWeight { get; init; } = 1.0;
+    /// <summary>
+    /// How CMCM scores a pair (REFERENCE-SPEC §1.5 step 6): the reference's exp(S − min S) / (Σ + 1e-5) form,
+    /// or a plain log-softmax over each row of S. They differ by the 1e-5 alone: the reference loss is larger by less than 1e-5/B.
+    /// </summary>
+    public CmcmForm CmcmForm { get; init; } = CmcmForm.Reference;
     /// <summary>CLUB mutual-information minimisation (Table 2).</summary>
     public bool UseClub { get; init; } = true;
     /// <summary>Cross-CPC (Table 2).</summary>
@@ -282,6 +294,7 @@ public sealed record UniCodeConfig
         if (!Enum.IsDefined(CodebookInit)) throw new ConfigException(nameof(CodebookInit), CodebookInit, string.Join(" or ", Enum.GetNames<CodebookInit>()));
         if (!Enum.IsDefined(EmaForm)) throw new ConfigException(nameof(EmaForm), EmaForm, string.Join(" or ", Enum.GetNames<EmaForm>()));
         if (!Enum.IsDefined(ResetRule)) throw new ConfigException(nameof(ResetRule), ResetRule, string.Join(" or ", Enum.GetNames<ResetRule>()));
+        if (!Enum.IsDefined(CmcmForm)) throw new ConfigException(nameof(CmcmForm), CmcmForm, string.Join(" or ", Enum.GetNames<CmcmForm>()));
         if (!Enum.IsDefined(Loop)) throw new ConfigException(nameof(Loop), Loop, string.Join(" or ", Enum.GetNames<TrainingLoop>()));
         if (!Enum.IsDefined(Precision)) throw new ConfigException(nameof(Precision), Precision, string.Join(" or ", Enum.GetNames<Precision>()));
         return this;

@@ -10,7 +10,8 @@ namespace UniCode.Model.Quantizer;
 /// The one codebook all modalities share (paper §3.3, REFERENCE-SPEC §1.5): nearest-code quantisation with a
 /// straight-through gradient (Eq. 2), Multi-Modal EMA updates of the codes (Eq. 7), cross-modal commitment
 /// (Eq. 8) and the code reset. The codebook is state, not a parameter: it changes only through the EMA and
-/// the reset, both of which run only in training mode.
+/// the reset, both of which run only in training mode — unless <see cref="UniCodeConfig.CountUnusedInEval"/>
+/// asks for the reference's behaviour, where the reset counters (and so the reset) also run in eval mode.
 /// </summary>
 public sealed class SharedCodebookQuantizer : nn.Module
 {
@@ -38,6 +39,7 @@ public sealed class SharedCodebookQuantizer : nn.Module
     private readonly long _resetAfter;
     private readonly long _activeWindow;
     private readonly double _resetNoise;
+    private readonly bool _countUnusedInEval;
     private readonly ulong _seed;
     private readonly CodebookInit _init;
 
@@ -64,6 +66,7 @@ public sealed class SharedCodebookQuantizer : nn.Module
         _resetAfter = config.ResetAfterForwards;
         _activeWindow = config.ResetActiveWindow;
         _resetNoise = config.ResetNoise;
+        _countUnusedInEval = config.CountUnusedInEval;
         _seed = unchecked((ulong)config.Seed);
         _init = config.CodebookInit;
         _generator = new Generator(_seed);
@@ -92,6 +95,9 @@ public sealed class SharedCodebookQuantizer : nn.Module
     /// Pre-training forward. <paramref name="z"/>: semantic features per modality in the config's order
     /// (audio, video, text), each [B,T,D] with the same B and T. In training mode also updates the codebook
     /// (Multi-Modal EMA, then code reset) and the usage counters; all of it on the device, without host syncs.
+    /// In eval mode it changes no buffer by default. With <see cref="UniCodeConfig.CountUnusedInEval"/> (and code
+    /// reset on) it does what the reference does in eval (REFERENCE-SPEC §1.5 step 5): no EMA and no usage
+    /// counting, but the unused counters advance with this forward's codes and due codes are reset, in place.
     /// </summary>
     public QuantizerOutput Forward(IReadOnlyList<(Modality Modality, Tensor Z)> z)
     {
@@ -128,6 +134,13 @@ public sealed class SharedCodebookQuantizer : nn.Module
                 EmaUpdate(m, assignments[m].to(_embedding.dtype), detached);
             if (_codeReset)
                 CodeReset(chosenCounts.gt(0));
+        }
+        else if (_codeReset && _countUnusedInEval)
+        {
+            // Reference bug kept as an option: its counters and reset run outside `if self.training`.
+            using var _ = no_grad();
+            var chosen = stack(indices.Select(i => F.one_hot(i, _codebookSize).sum(0L)), 0).gt(0);   // [M,L]
+            CodeReset(chosen);
         }
 
         var quantized = new Dictionary<Modality, Tensor>(mCount);

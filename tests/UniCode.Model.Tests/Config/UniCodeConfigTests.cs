@@ -22,6 +22,8 @@ public class UniCodeConfigTests
         Assert.Equal((5, 1e-3), (c.ClubEstimatorSteps, c.ClubLearningRate));
         Assert.Equal(EmaForm.Reference, c.EmaForm);
         Assert.Equal(ResetRule.AnyModality, c.ResetRule);
+        Assert.Equal(CmcmForm.Reference, c.CmcmForm);
+        Assert.False(c.CountUnusedInEval);   // the reference's eval-mode reset is a bug: opt-in only
     }
 
     [Fact]
@@ -42,6 +44,9 @@ public class UniCodeConfigTests
 
         e = Assert.Throws<ConfigException>(() => (UniCodeConfig.Small with { LearningRate = double.NaN }).Validate());
         Assert.Equal("LearningRate", e.Field);
+
+        e = Assert.Throws<ConfigException>(() => (UniCodeConfig.Small with { CmcmForm = (CmcmForm)9 }).Validate());
+        Assert.Equal("config field 'CmcmForm' = 9: expected Reference or LogSoftmax", e.Message);
     }
 
     [Fact]

@@ -15,11 +15,12 @@ public sealed class CodeResetTests
     private static readonly double[] Video = [0.05, 0, 0, 0.9];   // → e0, e2
 
     // Reset after more than 2 unused forwards; "active" = used in the current forward.
-    private static SharedCodebookQuantizer Make(ResetRule rule, bool reset = true, double[]? codebook = null)
+    private static SharedCodebookQuantizer Make(ResetRule rule, bool reset = true, double[]? codebook = null, bool countInEval = false)
     {
         var config = Tiny(ModalitySet.AudioVisual, 4, 2) with
         {
             ResetRule = rule, UseCodeReset = reset, ResetAfterForwards = 2, ResetActiveWindow = 1, ResetNoise = Noise,
+            CountUnusedInEval = countInEval,
         };
         var q = new SharedCodebookQuantizer(config);
         SetState(q, codebook ?? Codebook, 1.0);
@@ -150,6 +151,72 @@ public sealed class CodeResetTests
                 Assert.True(x.eq(y).all().item<bool>(), $"buffer {name} differs after forward {i + 1}");
         }
         Assert.NotEqual(Host(noReset.Codebook), Host(a.Codebook));   // a reset did happen along the way
+    }
+
+    private static Dictionary<string, double[]> Buffers(SharedCodebookQuantizer q) =>
+        q.named_buffers().ToDictionary(b => b.name, b => Host(b.buffer));
+
+    [Fact]
+    public void By_default_an_eval_forward_changes_no_buffer()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var countInEval in new[] { false, true })
+        {
+            // The option needs code reset on; without it eval stays frozen too.
+            var q = Make(ResetRule.AnyModality, reset: !countInEval, countInEval: countInEval);
+            q.eval();
+            var before = Buffers(q);
+            for (int i = 0; i < 5; i++) Step(q);   // past ResetAfterForwards: a counting quantizer would have reset e3
+            var after = Buffers(q);
+            Assert.Equal(before.Keys, after.Keys);
+            Assert.Contains("unused", after.Keys);
+            foreach (var (name, value) in before)
+                Assert.True(value.SequenceEqual(after[name]), $"buffer {name} changed in eval mode (CountUnusedInEval={countInEval})");
+        }
+    }
+
+    [Fact]
+    public void With_count_unused_in_eval_the_counters_advance_and_a_due_code_is_reset_without_ema()
+    {
+        using var scope = NewDisposeScope();
+        var q = Make(ResetRule.AnyModality, countInEval: true);
+        q.eval();
+        var before = Buffers(q);
+        Step(q);
+        Assert.Equal(new long[8], HostLong(Buffer(q, "unused")));   // −1 → 0 everywhere, as in training
+        Step(q);
+        Assert.Equal(new long[] { 0, 0, 1, 1, /* video */ 0, 1, 0, 1 }, HostLong(Buffer(q, "unused")));
+        Step(q);
+        Assert.Equal(Codebook, Host(q.Codebook));   // counters at 2: nothing due yet, and no EMA moved a code
+        var za = Z(Audio, 1, 2, 2, requiresGrad: true);
+        var output = Run(q, (Modality.Audio, za), (Modality.Video, Z(Video, 1, 2, 2)));
+        // Fourth forward: e3's counter reaches 3 > 2 in both modalities, so it is reset and its counters zeroed.
+        Assert.Equal(new long[] { 0, 0, 3, 0, /* video */ 0, 3, 0, 0 }, HostLong(Buffer(q, "unused")));
+        var reset = Host(q.Codebook);
+        Assert.Equal(Codebook[..6], reset[..6]);
+        AssertNearOneOf(reset[6..8], [Codebook[0..2], Codebook[2..4], Codebook[4..6]]);
+        // Eval never touches the EMA statistics or the usage counters.
+        foreach (var name in new[] { "ema_weight", "ema_count", "usage", "usage_forwards" })
+            Assert.True(before[name].SequenceEqual(Host(Buffer(q, name))), $"buffer {name} changed in eval mode");
+        // Unlike the reference, the graph holds its own copy of the codebook: backward after an in-place reset works.
+        output.Quantized[Modality.Audio].pow(2).sum().add(output.Commitment[Modality.Audio]).backward();
+        Assert.All(Host(za.grad!), g => Assert.True(double.IsFinite(g)));
+    }
+
+    [Fact]
+    public void Count_unused_in_eval_does_not_change_training()
+    {
+        using var scope = NewDisposeScope();
+        var q = Make(ResetRule.AnyModality, countInEval: true);
+        var twin = Make(ResetRule.AnyModality);
+        for (int i = 0; i < 5; i++)
+        {
+            Step(q);
+            Step(twin);
+        }
+        var a = Buffers(q);
+        foreach (var (name, value) in Buffers(twin))
+            Assert.True(value.SequenceEqual(a[name]), $"buffer {name} differs in training mode");
     }
 
     // `row` is within the noise half-width of one of `sources` in every dimension, but not equal to it.
