@@ -18,7 +18,7 @@ public sealed class QuantizerStateTests
     {
         using var scope = NewDisposeScope();
         var q = new SharedCodebookQuantizer(UniCodeConfig.Small with { Modalities = ModalitySet.AudioVisualText });
-        Assert.Equal(new[] { "embedding", "ema_weight", "ema_count", "unused", "usage", "usage_forwards" }, q.named_buffers().Select(b => b.name));
+        Assert.Equal(new[] { "embedding", "ema_weight", "ema_count", "unused", "usage", "usage_forwards", "initialised" }, q.named_buffers().Select(b => b.name));
         Assert.Empty(q.parameters());
         var e = Host(q.Codebook);
         Assert.Equal(new long[] { 128, 64 }, q.Codebook.shape);
