@@ -93,6 +93,15 @@ public sealed class CliTests : IDisposable
         Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("config_hash").GetString()!);
         Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("dataset_hash").GetString()!);
         Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("checkpoint_sha256").GetString()!);
+        // The learning check: the raw-feature probe per modality, code statistics per modality, the verdict.
+        var learning = root.GetProperty("learning");
+        Assert.Equal(new[] { "a2a", "v2v" }, learning.GetProperty("probes").EnumerateArray().Select(p => p.GetProperty("direction").GetString()!).Order().ToArray());
+        Assert.All(learning.GetProperty("probes").EnumerateArray(), p => Assert.InRange(p.GetProperty("value").GetDouble(), 0, 100));
+        Assert.Equal(2, learning.GetProperty("codes").GetArrayLength());
+        Assert.All(learning.GetProperty("codes").EnumerateArray(), c => Assert.True(c.GetProperty("perplexity").GetDouble() >= 1));
+        Assert.Equal(25, learning.GetProperty("chance").GetDouble(), 9);
+        Assert.True(learning.GetProperty("learned").ValueKind is JsonValueKind.True or JsonValueKind.False);
+        Assert.Contains("raw-feature probe (ceiling):", output);
     }
 
     [Fact]

@@ -35,15 +35,15 @@ public sealed class RecordTests(ServerFixture servers) : IAsyncLifetime, IDispos
         var json = Path.Combine(dir, "r.json");
         var (code, _, err) = Record("--checkpoints", checkpoints, "--json", json);
         Assert.True(code == 0, err);
-        Assert.Contains("checkpoint new, 8 of 8 result row(s) new, dataset new", err);
+        Assert.Contains("checkpoint new, 24 of 24 result row(s) new, dataset new", err);
         var first = await CountsAsync();
-        Assert.Equal([1L, 2L, 1L, 8L], first.Take(4));   // dataset, pretrain + evaluate runs, checkpoint, 4 directions × (accuracy, epoch)
+        Assert.Equal([1L, 2L, 1L, 24L], first.Take(4));   // dataset, pretrain + evaluate runs, checkpoint, 4 directions × (accuracy, epoch, learned, collapsed, chance, probe_ceiling)
         Assert.True(first[4] > 5);                        // final losses and codebook use as metric points
 
         // The same run again (resumed from its finished checkpoint: the same sha256): nothing new.
         (code, _, err) = Record("--checkpoints", checkpoints);
         Assert.True(code == 0, err);
-        Assert.Contains("(already there), checkpoint already there, 0 of 8 result row(s) new", err);
+        Assert.Contains("(already there), checkpoint already there, 0 of 24 result row(s) new", err);
         Assert.Equal(first, await CountsAsync());
 
         using var result = JsonDocument.Parse(await File.ReadAllTextAsync(json));
@@ -82,14 +82,14 @@ public sealed class RecordTests(ServerFixture servers) : IAsyncLifetime, IDispos
         (code, var markdown, err) = Unicode(bench);
         Assert.True(code == 0, err);
         Assert.Equal(2, err.Split('\n').Count(l => l.Contains("is not recorded and its checkpoint is gone: running it again", StringComparison.Ordinal)));
-        Assert.Equal(2, err.Split('\n').Count(l => l.Contains("8 of 8 result row(s) new", StringComparison.Ordinal)));
+        Assert.Equal(2, err.Split('\n').Count(l => l.Contains("24 of 24 result row(s) new", StringComparison.Ordinal)));
         var before = await CountsAsync();
 
         // Again: both runs are reused from their JSON files, and recording them adds nothing.
         (code, _, err) = Unicode(bench);
         Assert.True(code == 0, err);
         Assert.Equal(2, err.Split('\n').Count(l => l.Contains("reusing", StringComparison.Ordinal)));
-        Assert.Equal(2, err.Split('\n').Count(l => l.Contains("checkpoint already there, 0 of 8 result row(s) new", StringComparison.Ordinal)));
+        Assert.Equal(2, err.Split('\n').Count(l => l.Contains("checkpoint already there, 0 of 24 result row(s) new", StringComparison.Ordinal)));
         Assert.Equal(before, await CountsAsync());
 
         // bench-science's row and compare's row (from the database) hold the same numbers.
@@ -111,7 +111,7 @@ public sealed class RecordTests(ServerFixture servers) : IAsyncLifetime, IDispos
         Assert.True(code == 0, err);
         (code, _, err) = Record("--method", "baseline");
         Assert.True(code == 0, err);
-        Assert.Contains("(already there), checkpoint new, 8 of 8 result row(s) new", err);   // same run, a new checkpoint file
+        Assert.Contains("(already there), checkpoint new, 24 of 24 result row(s) new", err);   // same run, a new checkpoint file
 
         var after = await CountsAsync();
         Assert.Equal(1L, after[0]);
