@@ -237,7 +237,8 @@ public static class Experiment
     /// <summary>
     /// The learning check as result rows beside each direction's score (so the results database and its views carry
     /// it): "learned" (1 or 0: no collapse and the source head fitted), "collapsed" (1 or 0, the target modality's
-    /// codes), "probe_ceiling" (the target modality's raw-feature probe, when there is one) and "chance".
+    /// codes), "probe_ceiling" (the target modality's raw-feature probe, when there is one) and, for accuracy rows
+    /// only (100 / classes is no chance level of an F1 or a recall), "chance".
     /// </summary>
     public static IEnumerable<MetricRow> LearningRows(LearningReport learning, IReadOnlyList<MetricRow> rows)
     {
@@ -249,7 +250,7 @@ public static class Experiment
             var targetCollapsed = collapsed.Contains(Name(r.Target));
             yield return r with { Metric = "learned", Value = !learning.Collapsed && fits ? 1 : 0 };
             yield return r with { Metric = "collapsed", Value = targetCollapsed ? 1 : 0 };
-            yield return r with { Metric = "chance", Value = learning.Chance };
+            if (r.Metric == "accuracy") yield return r with { Metric = "chance", Value = learning.Chance };
             if (learning.Probes.FirstOrDefault(p => p.Modality == Name(r.Target)) is { } probe)
                 yield return r with { Metric = "probe_ceiling", Value = probe.Value };
         }
@@ -286,6 +287,7 @@ public static class Experiment
         var rows = new List<MetricRow>();
         var heads = new List<HeadFitCheck>();
         var probes = new List<ProbeScore>();
+        double? prior = null;   // the training split's class-prior entropy, the same for every head
         var metric = spec.Task switch { DownstreamTask.Ave => "accuracy", DownstreamTask.Avvp => "f1", _ => "r@5" };
         var sources = spec.Task == DownstreamTask.Retrieval ? modalities.Where(m => m != Modality.Audio).ToList() : modalities;
         var targets = spec.Task == DownstreamTask.Retrieval ? modalities.Where(m => m != Modality.Audio).ToList() : modalities;
@@ -304,7 +306,8 @@ public static class Experiment
                     foreach (var s in r.Scores) results[s.Direction.Name] = s.Accuracy;
                     rows.AddRange(r.Rows());
                     var name = train.ToString().ToLowerInvariant();
-                    heads.Add(new HeadFitCheck(name, r.Run.History[^1].TrainLoss, PriorEntropy(clips, options.TrainSplit)));
+                    prior ??= PriorEntropy(clips, options.TrainSplit);
+                    heads.Add(new HeadFitCheck(name, r.Run.History[^1].TrainLoss, prior.Value));
                     // The ceiling: the same protocol with the head on the raw features (no encoder, so no train-mode dropout).
                     var probe = EventClassification.Run(RawFeatures, clips, train, [train], options with { EncoderTrainMode = false }, "ave-probe");
                     probes.Add(new ProbeScore(name, probe.Scores[0].Direction.Name, probe.Scores[0].Accuracy));
