@@ -115,8 +115,8 @@ public sealed class RecordTests(ServerFixture servers) : IAsyncLifetime, IDispos
 
         var after = await CountsAsync();
         Assert.Equal(1L, after[0]);
-        // runs: the pre-training once, an evaluation per checkpoint; checkpoints and results: per run.
-        Assert.Equal(new[] { 3L, 2L, 16L }, after.Zip(before, (a, b) => a - b).Skip(1).Take(3));
+        // runs: the pre-training once, an evaluation per checkpoint; checkpoints and results: per run (24 result rows each: 6 per direction).
+        Assert.Equal(new[] { 3L, 2L, 48L }, after.Zip(before, (a, b) => a - b).Skip(1).Take(3));
         var uris = await QueryAsync(db.ConnectionString, "SELECT DISTINCT left(uri, 5) FROM v_checkpoints WHERE method = 'baseline'");
         Assert.Equal("none:", Assert.Single(uris)[0]);   // the temporary checkpoint folder is gone
         var board = await QueryAsync(db.ConnectionString, "SELECT n_seeds FROM v_leaderboard WHERE method = 'baseline' AND metric = 'accuracy'");
