@@ -95,7 +95,7 @@ public sealed class FinetuneJob(TimeProvider time) : IJob<FinetuneHead>
                 ct.ThrowIfCancellationRequested();
                 var metrics = new List<MetricValue> { new("train_loss", log.TrainLoss), new("learning_rate", log.LearningRate) };
                 metrics.AddRange(log.Metrics.Select(kv => new MetricValue(kv.Key, kv.Value)));
-                execution.ReportProgress(new ProgressPoint(log.Epoch + 1, options.Epochs, log.Epoch, metrics));
+                execution.ReportProgress(new ProgressPoint(log.Epoch + 1, log.Epochs, log.Epoch, metrics));
             });
         }
     }

@@ -281,7 +281,8 @@ public static class Experiment
             Device = device.ToString(),
             Precision = model.Config.Precision,
         };
-        if (spec.DownstreamEpochs is { } e) options = options with { Epochs = e };
+        // Epochs given explicitly are exactly that many epochs: the minimum-steps rule is off.
+        if (spec.DownstreamEpochs is { } e) options = options with { Epochs = e, MinSteps = 0 };
         var encoder = Encoder(model);
         var results = new Dictionary<string, double>();
         var rows = new List<MetricRow>();
@@ -296,8 +297,8 @@ public static class Experiment
         {
             ct.ThrowIfCancellationRequested();
             void OnEpoch(EpochLog log) => progress?.Invoke(new ExperimentProgress(spec.Task.ToString().ToLowerInvariant(),
-                string.Create(CultureInfo.InvariantCulture, $"head on {train.ToString().ToLowerInvariant()} codes: epoch {log.Epoch + 1}/{options.Epochs} loss {log.TrainLoss:F4} {log.MetricName} {log.Metric:F1}"),
-                (log.Epoch + 1.0) / options.Epochs));
+                string.Create(CultureInfo.InvariantCulture, $"head on {train.ToString().ToLowerInvariant()} codes: epoch {log.Epoch + 1}/{log.Epochs} loss {log.TrainLoss:F4} {log.MetricName} {log.Metric:F1}"),
+                (log.Epoch + 1.0) / log.Epochs));
             switch (spec.Task)
             {
                 case DownstreamTask.Ave:

@@ -21,7 +21,7 @@ namespace UniCode.Jobs.Tests;
 [Collection(ServerCollection.Name)]
 public sealed class DownstreamJobTests(ServerFixture servers)
 {
-    private const string HeldOutConfig = """{"options":{"epochs":3},"protocol":"held-out","seed":43,"sourceModality":"video","task":"ave"}""";
+    private const string HeldOutConfig = """{"options":{"epochs":3,"minSteps":0},"protocol":"held-out","seed":43,"sourceModality":"video","task":"ave"}""";
     private const string ReferenceConfig = """{"options":{"epochs":3},"protocol":"reference","seed":43,"sourceModality":"video","task":"ave"}""";
 
     [Fact]

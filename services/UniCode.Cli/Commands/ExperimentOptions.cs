@@ -15,7 +15,7 @@ public static class ExperimentOptions
         new("modalities", "modalities to pre-train: av, at, vt, avt", "av", Value: "SET"),
         new("task", "downstream protocol: ave (classification), avvp (localization), retrieval (X→audio)", "ave", Value: "TASK"),
         new("pretrain-epochs", "pre-training epochs (default: the preset's)", Value: "N"),
-        new("downstream-epochs", "downstream head epochs (default: the protocol's, 30 for ave, 50 for avvp)", Value: "N"),
+        new("downstream-epochs", "downstream head epochs, exactly (default: the protocol's, 30 for ave, 50 for avvp, lengthened to at least 1,260 optimiser steps under held-out)", Value: "N"),
         new("codebook-size", "codes in the shared codebook (default: the preset's)", Value: "L"),
         new("precision", "float32 or float64 (the reference runs float64)", Value: "TYPE"),
         new("protocol", "held-out (score the test split; default) or reference (score the training split, as the reference code does)", "held-out", Value: "NAME"),

@@ -62,6 +62,15 @@ public sealed record DownstreamOptions
     public IReadOnlyList<int> LrMilestones { get; init; } = [10, 20, 30];
     public double LrGamma { get; init; } = 0.5;
     /// <summary>
+    /// Held-out protocol only: the head takes at least this many optimiser steps. When
+    /// <see cref="Epochs"/> epochs of the training set give fewer, the run is lengthened to
+    /// <see cref="EpochsFor"/> epochs and the milestones stretch with it, so the schedule's shape is the
+    /// reference's and its length no longer depends on the dataset's size (480 clips at batch 80 are
+    /// 6 steps an epoch: 180 steps in 30 epochs). 1,260 is the reference's own count on AVE
+    /// (3,339 training clips, 42 batches × 30 epochs). 0 = epochs only. The reference protocol ignores it.
+    /// </summary>
+    public int MinSteps { get; init; } = 1260;
+    /// <summary>
     /// Seeds the head initialisation and the batch shuffling (private generators), and, when
     /// <see cref="EncoderTrainMode"/> is set, torch's global generator, which the encoder's dropout draws from
     /// (so concurrent users of the global generator in one process make dropout, and only it, irreproducible).
@@ -84,6 +93,29 @@ public sealed record DownstreamOptions
     /// <summary>Dtype of the heads, and of the raw features handed to the encoder.</summary>
     public Precision Precision { get; init; } = Precision.Float32;
 
+    /// <summary>Optimiser steps of one epoch over <paramref name="trainClips"/> clips (the last batch may be short).</summary>
+    public int StepsPerEpoch(int trainClips) => Math.Max(1, (trainClips + BatchSize - 1) / BatchSize);
+
+    /// <summary>
+    /// Epochs a head trains for on <paramref name="trainClips"/> clips: <see cref="Epochs"/>, or more under
+    /// the held-out protocol when that is fewer than <see cref="MinSteps"/> steps.
+    /// </summary>
+    public int EpochsFor(int trainClips)
+    {
+        if (Protocol != EvaluationProtocol.HeldOut || MinSteps <= 0) return Epochs;
+        var perEpoch = StepsPerEpoch(trainClips);
+        return Math.Max(Epochs, (MinSteps + perEpoch - 1) / perEpoch);
+    }
+
+    /// <summary>The rate during <paramref name="epoch"/> of a run of <paramref name="epochs"/> epochs: the milestones scaled by epochs / <see cref="Epochs"/>.</summary>
+    public double LearningRateAt(int epoch, int epochs)
+    {
+        if (epochs == Epochs) return MultiStepSchedule.LearningRate(this, epoch);
+        var scale = (double)epochs / Epochs;
+        var milestones = LrMilestones.Select(m => (int)Math.Round(m * scale)).ToList();
+        return MultiStepSchedule.LearningRate(LearningRate, epoch, milestones, LrGamma);
+    }
+
     /// <summary>The AVE (and UCF↔VGG) settings: 30 epochs.</summary>
     public static DownstreamOptions Ave { get; } = new();
 
@@ -104,6 +136,7 @@ public sealed record DownstreamOptions
         for (var i = 0; i < LrMilestones.Count; i++)
             if (LrMilestones[i] < 1 || (i > 0 && LrMilestones[i] <= LrMilestones[i - 1]))
                 throw new ConfigException(nameof(LrMilestones), string.Join(",", LrMilestones), "strictly increasing epochs ≥ 1");
+        if (MinSteps < 0) throw new ConfigException(nameof(MinSteps), MinSteps, "a number of optimiser steps ≥ 0 (0 = epochs only)");
         if (!(LrGamma > 0 && LrGamma <= 1)) throw new ConfigException(nameof(LrGamma), LrGamma, "in (0, 1]");
         if (!Enum.IsDefined(Protocol)) throw new ConfigException(nameof(Protocol), Protocol, string.Join(" or ", Enum.GetNames<EvaluationProtocol>()));
         if (!Enum.IsDefined(LocalizationScoring)) throw new ConfigException(nameof(LocalizationScoring), LocalizationScoring, string.Join(" or ", Enum.GetNames<LocalizationScoring>()));

@@ -10,9 +10,10 @@ public sealed record ScoredSet(string DatasetHash, Modality Modality, string Spl
 /// <paramref name="Metric"/> is the number that selects the reported epoch (named by
 /// <paramref name="MetricName"/>, e.g. "val/v2v/accuracy"), NaN when nothing is scored during
 /// training (held-out protocol without a val split). <paramref name="Metrics"/> holds every number
-/// scored this epoch, keyed "split/direction/metric".
+/// scored this epoch, keyed "split/direction/metric". <paramref name="Epochs"/> is the run's length
+/// (<see cref="DownstreamOptions.EpochsFor"/>: more than the options' epochs when they give too few steps).
 /// </summary>
-public sealed record EpochLog(int Epoch, double LearningRate, double TrainLoss, string MetricName, double Metric, IReadOnlyDictionary<string, double> Metrics);
+public sealed record EpochLog(int Epoch, int Epochs, double LearningRate, double TrainLoss, string MetricName, double Metric, IReadOnlyDictionary<string, double> Metrics);
 
 /// <summary>
 /// One result row for the results database (table downstream_results): the coordinator adds the

@@ -73,7 +73,7 @@ internal sealed record TrainingOutcome(IReadOnlyList<EpochLog> History, IReadOnl
 
 /// <summary>
 /// The loop every downstream protocol shares (REFERENCE-SPEC §3): frozen encoder under no_grad,
-/// Adam on the head, gradient-norm clip, MultiStepLR per epoch, shuffled batches; evaluation codes
+/// Adam on the head, gradient-norm clip, MultiStepLR per epoch (held-out: at least MinSteps steps), shuffled batches; evaluation codes
 /// are encoded once in eval mode and cached. Host reads happen once per epoch (loss and metrics).
 /// </summary>
 internal static class HeadTraining
@@ -142,9 +142,10 @@ internal static class HeadTraining
         var rng = new Random(o.Seed);
         var order = Enumerable.Range(0, train.Indices.Length).ToArray();
         var lossSum = zeros(1, ScalarType.Float64, device);
-        for (var epoch = 0; epoch < o.Epochs; epoch++)
+        var epochs = o.EpochsFor(train.Indices.Length);
+        for (var epoch = 0; epoch < epochs; epoch++)
         {
-            var lr = MultiStepSchedule.LearningRate(o, epoch);
+            var lr = o.LearningRateAt(epoch, epochs);
             foreach (var g in optimizer.ParamGroups) g.LearningRate = lr;
             foreach (var m in task.Modules) m.train();
             rng.Shuffle(order);
@@ -210,7 +211,7 @@ internal static class HeadTraining
                     snapshot = task.Predictive.Select(p => p.detach().clone()).ToList();
                 }
             }
-            var log = new EpochLog(epoch, lr, trainLoss, metricName, metric, metrics);
+            var log = new EpochLog(epoch, epochs, lr, trainLoss, metricName, metric, metrics);
             history.Add(log);
             onEpoch?.Invoke(log);
             // Reference: each direction is later reported at its own best epoch, so every epoch's head is kept.
@@ -224,7 +225,7 @@ internal static class HeadTraining
         }
         else
         {
-            var epoch = o.Epochs - 1;
+            var epoch = epochs - 1;
             if (snapshot is not null)
             {
                 using (no_grad())

@@ -1,3 +1,4 @@
+using UniCode.Model.Config;
 using UniCode.Model.Downstream;
 using static TorchSharp.torch;
 
@@ -123,5 +124,25 @@ public class MetricsTests
         foreach (var (epoch, lr) in expected)
             Assert.Equal(lr, MultiStepSchedule.LearningRate(4e-4, epoch, milestones, 0.5), 1e-18);
         Assert.Equal(2e-4, MultiStepSchedule.LearningRate(new DownstreamOptions(), 15), 1e-18);
+    }
+
+    [Fact]
+    public void Held_out_heads_take_at_least_min_steps_with_the_schedule_stretched()
+    {
+        var o = new DownstreamOptions();   // 30 epochs, batch 80, milestones 10/20/30, at least 1,260 steps
+        Assert.Equal(30, o.EpochsFor(3339));      // AVE's train split: 42 steps × 30 = 1,260, the reference's own run
+        Assert.Equal(6, o.StepsPerEpoch(480));
+        Assert.Equal(210, o.EpochsFor(480));      // 480 clips: 6 steps an epoch → 210 epochs
+        Assert.Equal(1260, o.EpochsFor(20));      // one (short) batch an epoch
+        // The milestones scale with the run: 70, 140, 210 of 210 epochs.
+        Assert.Equal(4e-4, o.LearningRateAt(69, 210), 1e-18);
+        Assert.Equal(2e-4, o.LearningRateAt(70, 210), 1e-18);
+        Assert.Equal(1e-4, o.LearningRateAt(140, 210), 1e-18);
+        Assert.Equal(2e-4, o.LearningRateAt(15, 30), 1e-18);      // the unstretched run is the reference's schedule
+        // The reference protocol and MinSteps = 0 keep the epochs as given.
+        Assert.Equal(30, (o with { Protocol = EvaluationProtocol.Reference }).EpochsFor(480));
+        Assert.Equal(30, (o with { MinSteps = 0 }).EpochsFor(480));
+        Assert.Equal(50, (o with { Epochs = 50, MinSteps = 100 }).EpochsFor(480));   // enough steps already
+        Assert.Throws<ConfigException>(() => (o with { MinSteps = -1 }).Validate());
     }
 }

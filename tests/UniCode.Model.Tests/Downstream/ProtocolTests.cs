@@ -35,6 +35,26 @@ public class ProtocolTests
     }
 
     [Fact]
+    public void A_small_training_set_gets_more_epochs_to_reach_the_minimum_steps()
+    {
+        using var scope = NewDisposeScope();
+        var (clips, rot) = ToyClips.Make();
+        var logs = new List<EpochLog>();
+        var o = ToyClips.Options(epochs: 2) with { MinSteps = 40 };
+        var steps = o.StepsPerEpoch(clips.Split("train").Length);
+        var r = EventClassification.Run(ToyClips.SharedEncoder(rot), clips, V, [V, A], o, onEpoch: logs.Add);
+        var epochs = (40 + steps - 1) / steps;
+        Assert.True(epochs > 2, $"{steps} steps an epoch");
+        Assert.Equal(Enumerable.Range(0, epochs), logs.Select(l => l.Epoch));
+        Assert.All(logs, l => Assert.Equal(epochs, l.Epochs));
+        Assert.InRange(r["v2a"].Epoch, 0, epochs - 1);
+        // The reference protocol keeps its epochs.
+        logs.Clear();
+        EventClassification.Run(ToyClips.SharedEncoder(rot), clips, V, [V], o with { Protocol = EvaluationProtocol.Reference }, onEpoch: logs.Add);
+        Assert.Equal(2, logs.Count);
+    }
+
+    [Fact]
     public void Held_out_trains_on_train_selects_on_val_and_scores_the_test_split_once()
     {
         using var scope = NewDisposeScope();

@@ -83,6 +83,7 @@ internal static class ToyClips
     public static DownstreamOptions Options(int epochs = 12) => new()
     {
         Epochs = epochs,
+        MinSteps = 0,   // exactly `epochs` epochs (the minimum-steps rule has its own test)
         BatchSize = 32,
         EvalBatchSize = 16,
         LearningRate = 1e-2,

@@ -30,7 +30,7 @@ public static class PipelineCommands
         new("tasks", "downstream tasks with directions, e.g. ave:v2a,a2v or ave:v2a,a2v;avvp:v2a", "ave:v2a,a2v", Value: "SPEC"),
         new("protocol", "held-out (default) or reference", "held-out", Value: "NAME"),
         new("pretrain-epochs", "pre-training epochs (default: the preset's)", Value: "N"),
-        new("downstream-epochs", "head epochs (default: the protocol's)", Value: "N"),
+        new("downstream-epochs", "head epochs, exactly (default: the protocol's, lengthened to at least 1,260 steps under held-out)", Value: "N"),
         new("config", "JSON object of extra model config fields", Value: "JSON"),
         new("force", "run every step even if its result exists", Flag: true),
         new("wait", "follow the chain(s) until they finish, with progress", Flag: true),
@@ -122,7 +122,7 @@ public static class PipelineCommands
             ["seeds"] = new JsonArray(seeds.Select(s => (JsonNode)s).ToArray()),
             ["tasks"] = tasks,
         };
-        if (a.Int("downstream-epochs") is { } de) spec["finetune"] = new JsonObject { ["epochs"] = de };
+        if (a.Int("downstream-epochs") is { } de) spec["finetune"] = new JsonObject { ["epochs"] = de, ["minSteps"] = 0 };
         return spec.ToJsonString(Web);
     }
 
