@@ -124,7 +124,7 @@ public sealed class JobPlumbingTests
         Assert.Equal((5, 0.001, LocalizationScoring.Micro, 80), (o.Epochs, o.LearningRate, o.LocalizationScoring, o.BatchSize));
         Assert.Equal([2, 4], o.LrMilestones);
 
-        Assert.Equal("options.epoch is not a head option; expected one of epochs, batchSize, evalBatchSize, learningRate, adamBeta1, adamBeta2, adamEpsilon, gradientClip, lrMilestones, lrGamma, encoderTrainMode, trainSplit, valSplit, testSplit, localizationScoring, retrievalEmbeddingDim, retrievalTemperature",
+        Assert.Equal("options.epoch is not a head option; expected one of epochs, batchSize, evalBatchSize, learningRate, adamBeta1, adamBeta2, adamEpsilon, gradientClip, lrMilestones, lrGamma, minSteps, encoderTrainMode, trainSplit, valSplit, testSplit, localizationScoring, retrievalEmbeddingDim, retrievalTemperature",
             Assert.Throws<JobRejectedException>(() => DownstreamJobs.WithOverrides(task.Defaults, JsonNode.Parse("""{"epoch": 5}"""), "options")).Message);
         Assert.Equal("options.seed cannot be set: the job takes it from its message",
             Assert.Throws<JobRejectedException>(() => DownstreamJobs.WithOverrides(task.Defaults, JsonNode.Parse("""{"seed": 5}"""), "options")).Message);
