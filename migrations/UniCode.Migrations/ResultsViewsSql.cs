@@ -15,6 +15,12 @@ public static class ResultsViewsSql
     /// <summary>Drops what <see cref="Up"/> created and revokes its grants (the server-wide role stays).</summary>
     public static string Down => Load("ResultsViews.Down.sql");
 
+    /// <summary>Migration LearningColumns: v_leaderboard with learned_share, collapsed_share, chance and probe_ceiling appended.</summary>
+    public static string LearningColumnsUp => Load("LearningColumns.Up.sql");
+
+    /// <summary>v_leaderboard as <see cref="Up"/> created it.</summary>
+    public static string LearningColumnsDown => Load("LearningColumns.Down.sql");
+
     /// <summary>The views the migration creates, for tests and the CLI.</summary>
     public static IReadOnlyList<string> Views { get; } = ["v_checkpoint_origin", "v_results", "v_leaderboard", "v_ablation", "v_checkpoints"];
 

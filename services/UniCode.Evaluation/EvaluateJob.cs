@@ -26,7 +26,9 @@ public sealed class EvaluateHeadConsumer(JobExecutor executor, EvaluateJob job) 
 /// protocol, an explicit choice) on the split the head trained on when the data are the same, each
 /// direction at its own best epoch. One downstream_results row per metric, inserted under the table's
 /// natural key (ON CONFLICT DO NOTHING), so a re-delivered or repeated evaluation writes nothing new;
-/// eval_code_version is Run.CodeVersion (the evaluation code version the step was planned with).
+/// eval_code_version is Run.CodeVersion (the evaluation code version the step was planned with). Beside the score
+/// it writes the learning check of <see cref="Experiment.HeadLearning"/> (learned, collapsed, chance, probe_ceiling
+/// rows) and logs a warning when the head did not learn.
 /// </summary>
 public sealed class EvaluateJob(IDbContextFactory<ResultsDbContext> contexts, TimeProvider time) : IJob<EvaluateHead>
 {
@@ -103,7 +105,14 @@ public sealed class EvaluateJob(IDbContextFactory<ResultsDbContext> contexts, Ti
             var clips = data.Labeled();
             try
             {
-                return task.Score(head, Experiment.Encoder(model), clips, target, options with { Seed = head.Seed, Precision = model.Config.Precision });
+                var scored = options with { Seed = head.Seed, Precision = model.Config.Precision };
+                var rows = task.Score(head, Experiment.Encoder(model), clips, target, scored);
+                // Whether it learned: the target's codes, the head's fit, the raw-feature ceiling and chance, as rows beside the score.
+                var learning = Experiment.HeadLearning(model, clips, head, target, scored);
+                foreach (var warning in learning.Warnings)
+                    execution.Logger.LogWarning("Head {Head} {Direction}: {Warning} — this result did not learn; do not read it as a score",
+                        m.HeadSha256, $"{source}→{target}", warning);
+                return [.. rows, .. Experiment.LearningRows(learning, rows)];
             }
             catch (ArgumentException e) when (e is not JobRejectedException)
             {

@@ -256,6 +256,37 @@ public static class Experiment
         }
     }
 
+    /// <summary>
+    /// The ceiling of one modality: the AVE protocol with the head on its raw features (no encoder, so no train-mode
+    /// dropout), trained on <paramref name="options"/>' training split and scored on its test split.
+    /// </summary>
+    public static ProbeScore Probe(LabeledClips clips, Modality modality, DownstreamOptions options)
+    {
+        var probe = EventClassification.Run(RawFeatures, clips, modality, [modality], options with { EncoderTrainMode = false }, "ave-probe");
+        return new ProbeScore(modality.ToString().ToLowerInvariant(), probe.Scores[0].Direction.Name, probe.Scores[0].Accuracy);
+    }
+
+    /// <summary>
+    /// The learning check of one scored head, as the evaluation service runs it (one head, one target modality, the
+    /// target's data only): the target's code statistics on the validation split (else test); for a classification
+    /// head, its fit on its own training data (the last epoch of the head's stored history against the class prior of
+    /// <paramref name="options"/>' training split) and the target's raw-feature probe. <see cref="LearningRows"/> turns it into rows.
+    /// </summary>
+    public static LearningReport HeadLearning(UniCodeModel model, LabeledClips clips, TrainedHead head, Modality target, DownstreamOptions options)
+    {
+        var split = clips.Splits.ContainsKey("val") ? "val" : "test";
+        var codes = Model.Diagnostics.CodeStatistics.Measure(model, clips.Features, clips.Split(split), only: [target]);
+        var classes = clips.ForegroundClasses;
+        var heads = new List<HeadFitCheck>();
+        var probes = new List<ProbeScore>();
+        if (head.Kind == HeadKind.Classification && head.History.Count > 0)
+        {
+            heads.Add(new HeadFitCheck(head.Source.ToString().ToLowerInvariant(), head.History[^1].TrainLoss, PriorEntropy(clips, options.TrainSplit)));
+            probes.Add(Probe(clips, target, options));
+        }
+        return new LearningReport(split, 100.0 / classes, classes, codes, heads, probes);
+    }
+
     /// <summary>The raw features as a probe head sees them: [B, T, W] (video: the mean over the grid cells of each channel).</summary>
     public static CodeEncoder RawFeatures => (m, raw, _) => raw.dim() == 5 ? raw.mean([2, 3]) : raw;
 
@@ -309,9 +340,7 @@ public static class Experiment
                     var name = train.ToString().ToLowerInvariant();
                     prior ??= PriorEntropy(clips, options.TrainSplit);
                     heads.Add(new HeadFitCheck(name, r.Run.History[^1].TrainLoss, prior.Value));
-                    // The ceiling: the same protocol with the head on the raw features (no encoder, so no train-mode dropout).
-                    var probe = EventClassification.Run(RawFeatures, clips, train, [train], options with { EncoderTrainMode = false }, "ave-probe");
-                    probes.Add(new ProbeScore(name, probe.Scores[0].Direction.Name, probe.Scores[0].Accuracy));
+                    probes.Add(Probe(clips, train, options));
                     break;
                 }
                 case DownstreamTask.Avvp:

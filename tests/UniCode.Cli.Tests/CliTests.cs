@@ -99,6 +99,7 @@ public sealed class CliTests : IDisposable
         Assert.All(learning.GetProperty("probes").EnumerateArray(), p => Assert.InRange(p.GetProperty("value").GetDouble(), 0, 100));
         Assert.Equal(2, learning.GetProperty("codes").GetArrayLength());
         Assert.All(learning.GetProperty("codes").EnumerateArray(), c => Assert.True(c.GetProperty("perplexity").GetDouble() >= 1));
+        Assert.Equal(["audio", "video"], learning.GetProperty("codes").EnumerateArray().Select(c => c.GetProperty("modality").GetString()!).Order());
         Assert.Equal(25, learning.GetProperty("chance").GetDouble(), 9);
         Assert.True(learning.GetProperty("learned").ValueKind is JsonValueKind.True or JsonValueKind.False);
         Assert.Contains("raw-feature probe (ceiling):", output);
@@ -135,6 +136,28 @@ public sealed class CliTests : IDisposable
         var again = Unicode(args);
         Assert.Equal(0, again.Code);
         Assert.Equal(4, again.Err.Split('\n').Count(l => l.Contains(": reusing ")));
+    }
+
+    [Theory]
+    [InlineData("few-classes", "10.0")]
+    [InlineData("ave-small", "3.6")]
+    public void A_regime_runs_baseline_and_unicode_with_the_ceiling_chance_learning_check_and_verdicts(string regime, string chance)
+    {
+        // CI's share of `make science`: one seed of the baseline and Uni-Code on two regimes, shortened (the full
+        // schedules take hours on 2 cores); what it checks is that every table carries what a reader needs.
+        var outFile = Path.Combine(dir, $"{regime}.md");
+        var (code, output, err) = Unicode("bench-science", "--data", $"synth:{regime}", "--rows", "baseline,unicode", "--seeds", "1",
+            "--pretrain-epochs", "1", "--downstream-epochs", "2", "--out", outFile, "--json-dir", Path.Combine(dir, regime));
+        Assert.True(code == 0, err);
+        Assert.Contains($"dataset `synth:", output);
+        Assert.Contains("| codes used by all modalities | learned (seeds) |", output);
+        Assert.Matches(@"\| Uni-Code \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ of 128 \| [01]/1", output);
+        Assert.Matches(@"\| raw-feature probe of the target \(ceiling\) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|", output);
+        Assert.Contains($"| chance | {chance} | {chance} | {chance} | {chance} |", output);
+        Assert.Contains("### The paper's claims on this table", output);
+        Assert.Matches(@"\| Uni-Code − baseline, a2v \| -?[0-9.]+ points \| (holds|does not hold) \|", output);
+        Assert.Matches(@"\| Uni-Code − baseline, v2a \| -?[0-9.]+ points \| (holds|does not hold) \|", output);
+        Assert.Equal(output.Trim(), File.ReadAllText(outFile).Trim());
     }
 
     [Fact]

@@ -66,13 +66,19 @@ public sealed class DownstreamJobTests(ServerFixture servers)
         await using (var db = world.Db())
         {
             var rows = await db.DownstreamResults.AsNoTracking().Where(r => r.CheckpointSha256 == checkpoint.CheckpointSha256).OrderBy(r => r.Metric).ToListAsync();
-            Assert.Equal(["accuracy", "epoch"], rows.Select(r => r.Metric));
+            // the score, its epoch, and the learning check beside them (chance, collapse, head fit, raw-feature ceiling)
+            Assert.Equal(["accuracy", "chance", "collapsed", "epoch", "learned", "probe_ceiling"], rows.Select(r => r.Metric));
+            var byMetric = rows.ToDictionary(r => r.Metric, r => r.Value);
+            Assert.Equal(100.0 / file.Head.ClassNames.Count, byMetric["chance"], 12);
+            Assert.Contains(byMetric["collapsed"], new[] { 0.0, 1.0 });
+            Assert.Contains(byMetric["learned"], new[] { 0.0, 1.0 });
+            Assert.InRange(byMetric["probe_ceiling"], 0.0, 100.0);
             Assert.All(rows, r =>
             {
                 Assert.Equal((evaluate.JobId, "ave", "video", "audio", "test", "held-out"), (r.RunId, r.Task, r.SourceModality, r.TargetModality, r.Split, r.Protocol));
                 Assert.Equal(("eval-v1", JobWorld.DatasetHash, 43L), (r.EvalCodeVersion, r.DatasetHash, r.Seed));
             });
-            Assert.Equal(file.Head.Weights.Single().Epoch, rows[1].Value);
+            Assert.Equal(file.Head.Weights.Single().Epoch, byMetric["epoch"]);
             foreach (var e in evaluated)
             {
                 Assert.Equal(rows.Select(r => new MetricValue(r.Metric, r.Value)), e.Metrics.OrderBy(m => m.Name));
@@ -82,7 +88,7 @@ public sealed class DownstreamJobTests(ServerFixture servers)
             Assert.Equal((RunKinds.Evaluate, RunStatuses.Succeeded), (run.Kind, run.Status));
 
             // The stored accuracy is the head scored on the audio codes of the test split, recomputed here.
-            Assert.Equal(ScoreInProcess(checkpoint, file.Head, Modality.Audio, EvaluationProtocol.HeldOut), rows[0].Value);
+            Assert.Equal(ScoreInProcess(checkpoint, file.Head, Modality.Audio, EvaluationProtocol.HeldOut), byMetric["accuracy"]);
         }
 
         // The reference protocol (explicit): every epoch's head kept, scored on the split it trained on.
@@ -97,7 +103,7 @@ public sealed class DownstreamJobTests(ServerFixture servers)
         await using (var db = world.Db())
         {
             var rows = await db.DownstreamResults.AsNoTracking().Where(r => r.RunId == refEval.JobId).ToListAsync();
-            Assert.Equal(2, rows.Count);
+            Assert.Equal(["accuracy", "chance", "collapsed", "epoch", "learned", "probe_ceiling"], rows.Select(r => r.Metric).Order());
             Assert.All(rows, r => Assert.Equal(("train", "reference"), (r.Split, r.Protocol)));
         }
     }

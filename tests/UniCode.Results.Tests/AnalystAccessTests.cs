@@ -144,13 +144,22 @@ public sealed class ResultsViewsMigrationTests(ServerFixture servers)
             "to_regprocedure('unicode_method(jsonb)') IS NOT NULL, has_table_privilege('unicode_analyst', 'public.runs', 'SELECT')";
         Assert.Equal([true, true, true, true, true], (await QueryAsync(db.ConnectionString, state))[0]);
 
+        const string columns = "SELECT count(*) FROM information_schema.columns WHERE table_name = 'v_leaderboard' AND column_name IN ('learned_share', 'collapsed_share', 'chance', 'probe_ceiling')";
+        Assert.Equal(4L, (await QueryAsync(db.ConnectionString, columns))[0][0]);
+        await using (var context = ResultsDbContextOptions.CreateContext(db.ConnectionString))
+            await context.GetService<IMigrator>().MigrateAsync("ResultsViews");
+        Assert.Equal(0L, (await QueryAsync(db.ConnectionString, columns))[0][0]);   // LearningColumns down: the view as ResultsViews made it
+        Assert.Equal([true, true, true, true, true], (await QueryAsync(db.ConnectionString, state))[0]);
+        Assert.Equal(true, (await QueryAsync(db.ConnectionString, "SELECT has_table_privilege('unicode_analyst', 'public.v_leaderboard', 'SELECT')"))[0][0]);
+
         await using (var context = ResultsDbContextOptions.CreateContext(db.ConnectionString))
             await context.GetService<IMigrator>().MigrateAsync("OrchestratorState");
         Assert.Equal([false, false, false, false, false], (await QueryAsync(db.ConnectionString, state))[0]);
         var tables = await QueryAsync(db.ConnectionString, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'runs'");
         Assert.Equal(1L, tables[0][0]);   // the results tables stay
 
-        Assert.Equal(["20261125160000_ResultsViews"], await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None));
+        Assert.Equal(["20261125160000_ResultsViews", "20261205030000_LearningColumns"], await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None));
+        Assert.Equal(4L, (await QueryAsync(db.ConnectionString, columns))[0][0]);
         Assert.Equal([true, true, true, true, true], (await QueryAsync(db.ConnectionString, state))[0]);
         var pins = await QueryAsync(db.ConnectionString, "SELECT name, method, ablation FROM pinned_baselines");
         Assert.Equal(["baseline", "baseline", ""], Assert.Single(pins));

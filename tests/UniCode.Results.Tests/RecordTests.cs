@@ -70,6 +70,33 @@ public sealed class RecordTests(ServerFixture servers) : IAsyncLifetime, IDispos
     }
 
     [Fact]
+    public async Task A_run_on_constant_inputs_warns_that_it_collapsed_and_the_leaderboard_flags_it()
+    {
+        // signal, style and noise 0: every feature of every clip is 0, so every clip gets the same codes.
+        var (code, _, err) = Unicode(["run", "--data", "synth:clips=96,classes=4,audio=16,video=8,grid=5,text=0,seed=3,signal=0,style=0,noise=0",
+            "--pretrain-epochs", "1", "--downstream-epochs", "2", "--seed", "5", "--record", "--connection", db.ConnectionString]);
+        Assert.True(code == 0, err);
+        Assert.Contains("warning: Uni-Code seed 5: audio codes collapsed on val", err);
+        Assert.Contains("warning: Uni-Code seed 5: video codes collapsed on val", err);
+        Assert.Contains("this result did not learn; do not read it as a score", err);
+
+        var board = await QueryAsync(db.ConnectionString,
+            "SELECT direction, learned_share, collapsed_share, chance, probe_ceiling FROM v_leaderboard " +
+            "WHERE metric = 'accuracy' AND dataset_name LIKE '%,signal=0,style=0,noise=0,%' ORDER BY direction");
+        Assert.Equal(["a2a", "a2v", "v2a", "v2v"], board.Select(b => (string)b[0]!));
+        Assert.All(board, b =>
+        {
+            Assert.Equal(0.0, (double)b[1]!);          // learned in no seed
+            Assert.Equal(1.0, (double)b[2]!);          // the target's codes collapsed in every seed
+            Assert.Equal(25.0, (double)b[3]!, 9);      // 4 classes
+            Assert.InRange((double)b[4]!, 0.0, 100.0); // the raw probe ran (on all-zero features it cannot beat the prior)
+        });
+        var other = await QueryAsync(db.ConnectionString, "SELECT count(*) FROM v_leaderboard WHERE metric = 'epoch' AND (learned_share IS NOT NULL OR chance IS NOT NULL) " +
+            "AND dataset_name LIKE '%,signal=0,style=0,noise=0,%'");
+        Assert.Equal(0L, other[0][0]);   // the columns sit beside the scores only
+    }
+
+    [Fact]
     public async Task Bench_science_records_its_runs_and_compare_shows_its_table_from_the_database()
     {
         const string data = "synth:clips=96,classes=4,audio=16,video=8,grid=5,text=0,seed=4";

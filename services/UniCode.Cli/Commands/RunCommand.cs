@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using UniCode.Cli.CommandLine;
 using UniCode.Cli.Commands.Results;
 using UniCode.Cli.Recording;
@@ -13,7 +14,13 @@ namespace UniCode.Cli.Commands;
 /// <summary>`unicode run`: one experiment in process, no servers: pre-train, fine-tune on one modality, evaluate on the others.</summary>
 public static class RunCommand
 {
-    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    /// <summary>The --json form: snake_case fields, enums (modalities) by lower-case name; numbers are still read back from older files.</summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
 
     public static CommandSpec Spec { get; } = new(
         "run",

@@ -67,11 +67,12 @@ public sealed record ModalityCodeStatistics(
 public static class CodeStatistics
 {
     /// <summary>
-    /// Encodes <paramref name="clips"/> of every modality of <paramref name="model"/> (eval mode, no_grad, batches of
-    /// <paramref name="batchSize"/>) and summarises their nearest codes. <paramref name="features"/>: raw features
-    /// per modality [N, T, …] on the CPU.
+    /// Encodes <paramref name="clips"/> of every modality of <paramref name="model"/> (or of <paramref name="only"/>, a
+    /// subset of them; eval mode, no_grad, batches of <paramref name="batchSize"/>) and summarises their nearest codes.
+    /// <paramref name="features"/>: raw features per modality [N, T, …] on the CPU.
     /// </summary>
-    public static IReadOnlyList<ModalityCodeStatistics> Measure(UniCodeModel model, IReadOnlyDictionary<Modality, Tensor> features, int[] clips, int batchSize = 80)
+    public static IReadOnlyList<ModalityCodeStatistics> Measure(UniCodeModel model, IReadOnlyDictionary<Modality, Tensor> features, int[] clips,
+        int batchSize = 80, IReadOnlyList<Modality>? only = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
@@ -83,7 +84,7 @@ public static class CodeStatistics
         {
             var result = new List<ModalityCodeStatistics>();
             var device = model.Quantizer.Codebook.device;
-            foreach (var m in model.Modalities)
+            foreach (var m in model.Modalities.Where(m => only is null || only.Contains(m)))
             {
                 if (!features.TryGetValue(m, out var raw))
                     throw new ArgumentException($"CodeStatistics.Measure: no {m} features: expected one tensor per modality of the model ({string.Join(", ", model.Modalities)})");

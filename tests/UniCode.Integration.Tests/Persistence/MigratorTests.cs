@@ -25,7 +25,8 @@ public sealed class MigratorTests(ServerFixture servers)
             id => Assert.EndsWith("_InitialResultsSchema", id),
             id => Assert.EndsWith("_QuartzJobStore", id),
             id => Assert.EndsWith("_OrchestratorState", id),
-            id => Assert.EndsWith("_ResultsViews", id));
+            id => Assert.EndsWith("_ResultsViews", id),
+            id => Assert.EndsWith("_LearningColumns", id));
         Assert.Empty(second);
         await using var context = ResultsDbContextOptions.CreateContext(db.ConnectionString);
         Assert.Empty(await context.Database.GetPendingMigrationsAsync());
@@ -60,7 +61,7 @@ public sealed class MigratorTests(ServerFixture servers)
         {
             using var scope = host.Services.CreateScope();
             var context = scope.ServiceProvider.GetRequiredService<ResultsDbContext>();
-            Assert.Equal(4, (await context.Database.GetAppliedMigrationsAsync()).Count());
+            Assert.Equal(5, (await context.Database.GetAppliedMigrationsAsync()).Count());
             Assert.Empty(await context.Database.GetPendingMigrationsAsync());
             Assert.Equal(0, await context.Runs.CountAsync());   // the tables exist
         }
@@ -87,7 +88,7 @@ public sealed class MigratorTests(ServerFixture servers)
         await migrator.MigrateAsync(Migration.InitialDatabase);
         Assert.Equal((0L, 0L, 0L), await CountTablesAsync(db));
 
-        Assert.Equal(4, (await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None)).Count);
+        Assert.Equal(5, (await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None)).Count);
         Assert.Equal((15L, 6L, 6L), await CountTablesAsync(db));
     }
 

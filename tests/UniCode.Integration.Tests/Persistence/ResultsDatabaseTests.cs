@@ -99,7 +99,8 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
             id => Assert.EndsWith("_InitialResultsSchema", id),
             id => Assert.EndsWith("_QuartzJobStore", id),
             id => Assert.EndsWith("_OrchestratorState", id),
-            id => Assert.EndsWith("_ResultsViews", id));
+            id => Assert.EndsWith("_ResultsViews", id),
+            id => Assert.EndsWith("_LearningColumns", id));
     }
 
     [Fact]
