@@ -12,6 +12,7 @@ namespace UniCode.Model.Encoders;
 /// kept as buffers (so checkpoints carry them and downstream heads see the same scaling). Real AVE features are
 /// non-negative with channel means far from zero; raw, every token's semantic vector points the same way and the
 /// nearest-code search gives almost every token the same code (docs/results.md, "Diagnosis").
+/// <see cref="InputNormalization.Center"/> keeps the per-channel centring but divides by one σ per modality.
 /// <see cref="InputNormalization.None"/> makes this the identity (the reference).
 /// </summary>
 public sealed class InputStandardizer : nn.Module
@@ -24,6 +25,7 @@ public sealed class InputStandardizer : nn.Module
     private readonly List<Modality> _modalities;
     private readonly long[] _widths;
     private readonly bool _enabled;
+    private readonly bool _perModalityScale;
 
     /// <summary>σ below this (a constant channel) is replaced by 1, so the channel becomes 0 instead of dividing by ~0.</summary>
     public const double MinStd = 1e-6;
@@ -31,7 +33,8 @@ public sealed class InputStandardizer : nn.Module
     public InputStandardizer(UniCodeConfig c) : base("input_standardizer")
     {
         _modalities = c.Modalities.Members().ToList();
-        _enabled = c.InputNormalization == InputNormalization.Standardize;
+        _enabled = c.InputNormalization != InputNormalization.None;
+        _perModalityScale = c.InputNormalization == InputNormalization.Center;
         _widths = _modalities.Select(m => (long)(m switch
         {
             Modality.Audio => c.AudioInputDim,
@@ -73,8 +76,8 @@ public sealed class InputStandardizer : nn.Module
             for (var m = 0; m < _modalities.Count; m++)
             {
                 var x = batch.Get(_modalities[m]).reshape(-1, _widths[m]);
-                sums[m].add_(x.sum(0));
-                squares[m].add_(x.pow(2).sum(0));
+                sums[m].add_(x.sum(0L));   // 0L: a literal 0 would bind to sum(ScalarType) and sum everything
+                squares[m].add_(x.pow(2).sum(0L));
                 counts[m] += x.shape[0];
             }
         }
@@ -82,10 +85,11 @@ public sealed class InputStandardizer : nn.Module
         {
             var mean = sums[m].div(counts[m]);
             var variance = squares[m].div(counts[m]).sub(mean.pow(2)).clamp_min(0);
-            var std = variance.sqrt();
+            // Standardize: each channel's own σ. Center: one σ for the modality, √(mean over channels of σ²).
+            var std = _perModalityScale ? full_like(variance, variance.mean().sqrt().item<double>()) : variance.sqrt();
             std = where(std.lt(MinStd), ones_like(std), std);
-            _mean[m].narrow(0, 0, _widths[m]).copy_(mean.to(_mean.dtype, _mean.device));
-            _std[m].narrow(0, 0, _widths[m]).copy_(std.to(_std.dtype, _std.device));
+            _mean.select(0, m).narrow(0, 0, _widths[m]).copy_(mean.to(_mean.dtype, _mean.device));
+            _std.select(0, m).narrow(0, 0, _widths[m]).copy_(std.to(_std.dtype, _std.device));
         }
         _fitted.fill_(true);
     }
@@ -98,6 +102,6 @@ public sealed class InputStandardizer : nn.Module
         if (m < 0) throw new ArgumentException($"InputStandardizer: no statistics for {modality}: expected one of {string.Join(", ", _modalities)}");
         if (x.shape[^1] != _widths[m])
             throw new ArgumentException($"InputStandardizer: {modality} input has shape [{string.Join(", ", x.shape)}]: expected last dimension {_widths[m]}");
-        return x.sub(_mean[m].narrow(0, 0, _widths[m])).div(_std[m].narrow(0, 0, _widths[m]));
+        return x.sub(_mean.select(0, m).narrow(0, 0, _widths[m])).div(_std.select(0, m).narrow(0, 0, _widths[m]));
     }
 }
