@@ -108,7 +108,7 @@ public sealed class EvaluateJob(IDbContextFactory<ResultsDbContext> contexts, Ti
                 var scored = options with { Seed = head.Seed, Precision = model.Config.Precision };
                 var rows = task.Score(head, Experiment.Encoder(model), clips, target, scored);
                 // Whether it learned: the target's codes, the head's fit, the raw-feature ceiling and chance, as rows beside the score.
-                var learning = Experiment.HeadLearning(model, clips, head, target, scored);
+                var learning = Experiment.HeadLearning(model, clips, head, target, scored, rows);
                 foreach (var warning in learning.Warnings)
                     execution.Logger.LogWarning("Head {Head} {Direction}: {Warning} — this result did not learn; do not read it as a score",
                         m.HeadSha256, $"{source}→{target}", warning);

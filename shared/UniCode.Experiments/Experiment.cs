@@ -176,7 +176,7 @@ public static class Experiment
             {
                 var (metric, results, rows, heads, probes) = Downstream(spec, model, data, device, progress, ct);
                 model.eval();
-                var learning = Learning(model, data, heads, probes);
+                var learning = Learning(model, data, heads, probes, metric == "accuracy" ? results : null, Split(spec));
                 rows = [.. rows, .. LearningRows(learning, rows)];
                 inspect?.Invoke(model);
                 return new ExperimentResult
@@ -225,14 +225,23 @@ public static class Experiment
     };
 
     /// <summary>Code statistics on the validation split (else test), the heads' fit and the probes, as one report.</summary>
-    public static LearningReport Learning(UniCodeModel model, DatasetTensors data, IReadOnlyList<HeadFitCheck> heads, IReadOnlyList<ProbeScore> probes)
+    /// <param name="accuracies">The headline accuracy per direction (AVE), whose in-modality directions are checked against chance; null for other metrics.</param>
+    /// <param name="scoredSplit">The split the accuracies were measured on.</param>
+    public static LearningReport Learning(UniCodeModel model, DatasetTensors data, IReadOnlyList<HeadFitCheck> heads, IReadOnlyList<ProbeScore> probes,
+        IReadOnlyDictionary<string, double>? accuracies = null, string scoredSplit = "test")
     {
         var clips = data.Labeled();
         var split = clips.Splits.ContainsKey("val") ? "val" : "test";
         var codes = Model.Diagnostics.CodeStatistics.Measure(model, clips.Features, clips.Split(split));
         var classes = clips.ForegroundClasses;
-        return new LearningReport(split, 100.0 / classes, classes, codes, heads, probes);
+        var chance = 100.0 / classes;
+        var checks = accuracies is null ? [] : accuracies.Where(kv => kv.Key[0] == kv.Key[^1])
+            .Select(kv => new ChanceCheck(kv.Key, scoredSplit, kv.Value, chance)).OrderBy(c => c.Direction, StringComparer.Ordinal).ToList();
+        return new LearningReport(split, chance, classes, codes, heads, probes, checks);
     }
+
+    /// <summary>The split a spec's scores are measured on: test under held-out, the training split under the reference protocol.</summary>
+    private static string Split(ExperimentSpec spec) => spec.Protocol == EvaluationProtocol.HeldOut ? "test" : "train";
 
     /// <summary>
     /// The learning check as result rows beside each direction's score (so the results database and its views carry
@@ -246,7 +255,7 @@ public static class Experiment
         foreach (var r in rows.Where(r => r.Metric is "accuracy" or "f1" or "r@5").DistinctBy(r => (r.Task, r.Source, r.Target, r.Split, r.Protocol)))
         {
             string Name(Modality m) => m.ToString().ToLowerInvariant();
-            var fits = learning.Heads.FirstOrDefault(h => h.Modality == Name(r.Source))?.Fits ?? true;
+            var fits = learning.HeadLearned(Name(r.Source));
             var targetCollapsed = collapsed.Contains(Name(r.Target));
             yield return r with { Metric = "learned", Value = !learning.Collapsed && fits ? 1 : 0 };
             yield return r with { Metric = "collapsed", Value = targetCollapsed ? 1 : 0 };
@@ -269,10 +278,11 @@ public static class Experiment
     /// <summary>
     /// The learning check of one scored head, as the evaluation service runs it (one head, one target modality, the
     /// target's data only): the target's code statistics on the validation split (else test); for a classification
-    /// head, its fit on its own training data (the last epoch of the head's stored history against the class prior of
+    /// head, its in-modality score in <paramref name="scores"/> against chance (when target = source), its fit on its own training data (the last epoch of the head's stored history against the class prior of
     /// <paramref name="options"/>' training split) and the target's raw-feature probe. <see cref="LearningRows"/> turns it into rows.
     /// </summary>
-    public static LearningReport HeadLearning(UniCodeModel model, LabeledClips clips, TrainedHead head, Modality target, DownstreamOptions options)
+    public static LearningReport HeadLearning(UniCodeModel model, LabeledClips clips, TrainedHead head, Modality target, DownstreamOptions options,
+        IReadOnlyList<MetricRow> scores)
     {
         var split = clips.Splits.ContainsKey("val") ? "val" : "test";
         var codes = Model.Diagnostics.CodeStatistics.Measure(model, clips.Features, clips.Split(split), only: [target]);
@@ -284,8 +294,14 @@ public static class Experiment
             heads.Add(new HeadFitCheck(head.Source.ToString().ToLowerInvariant(), head.History[^1].TrainLoss, PriorEntropy(clips, options.TrainSplit)));
             probes.Add(Probe(clips, target, options));
         }
-        return new LearningReport(split, 100.0 / classes, classes, codes, heads, probes);
+        return new LearningReport(split, 100.0 / classes, classes, codes, heads, probes, ChanceChecks(head, target, scores, 100.0 / classes));
     }
+
+    /// <summary>The in-modality accuracy among <paramref name="scores"/> against chance (none for a cross-modal or non-classification head).</summary>
+    private static List<ChanceCheck> ChanceChecks(TrainedHead head, Modality target, IReadOnlyList<MetricRow> scores, double chance) =>
+        head.Kind != HeadKind.Classification || head.Source != target ? [] :
+            scores.Where(r => r.Metric == "accuracy" && r.Source == target && r.Target == target)
+                .Select(r => new ChanceCheck($"{target.Letter()}2{target.Letter()}", r.Split, r.Value, chance)).ToList();
 
     /// <summary>The raw features as a probe head sees them: [B, T, W] (video: the mean over the grid cells of each channel).</summary>
     public static CodeEncoder RawFeatures => (m, raw, _) => raw.dim() == 5 ? raw.mean([2, 3]) : raw;

@@ -16,13 +16,28 @@ public sealed record HeadFitCheck(string Modality, double FinalTrainLoss, double
     public bool Fits => FinalTrainLoss <= (1 - RequiredReduction) * PriorEntropy;
 }
 
+/// <summary>
+/// A head's in-modality score on clips it did not train on (held-out: the test split) against chance. A head that fits its
+/// training data but scores no better than <see cref="RequiredFactor"/> × chance on other clips memorised them: its codes
+/// separate clips (e.g. by their per-clip style), not classes.
+/// </summary>
+/// <param name="Direction">The in-modality direction, e.g. "a2a".</param>
+/// <param name="Split">The split scored.</param>
+public sealed record ChanceCheck(string Direction, string Split, double Score, double Chance)
+{
+    public const double RequiredFactor = 2.0;
+
+    public bool AboveChance => Score > RequiredFactor * Chance;
+}
+
 /// <summary>The raw-feature ceiling of one modality: the same downstream protocol with the head on raw features instead of codes.</summary>
 public sealed record ProbeScore(string Modality, string Direction, double Value);
 
 /// <summary>
 /// Did the run learn anything? Code statistics per modality on the validation split (or the test split when there
-/// is none), the head-fit check per trained head, the raw-feature probe per modality and chance. A run that
-/// collapsed, or whose heads did not fit their own training data, carries <see cref="Learned"/> = false and warnings.
+/// is none), the head-fit check per trained head, each head's in-modality score against chance, the raw-feature probe
+/// per modality and chance. A run that collapsed, whose heads did not fit their own training data, or whose heads
+/// score no better than twice chance in their own modality carries <see cref="Learned"/> = false and warnings.
 /// </summary>
 public sealed record LearningReport(
     string Split,
@@ -30,8 +45,20 @@ public sealed record LearningReport(
     int Classes,
     IReadOnlyList<ModalityCodeStatistics> Codes,
     IReadOnlyList<HeadFitCheck> Heads,
-    IReadOnlyList<ProbeScore> Probes)
+    IReadOnlyList<ProbeScore> Probes,
+    IReadOnlyList<ChanceCheck>? ChanceChecks = null)
 {
+    /// <summary>The in-modality scores checked against chance (empty where the task has no chance level).</summary>
+    public IReadOnlyList<ChanceCheck> AgainstChance => ChanceChecks ?? [];
+
+    /// <summary>Every checked in-modality score is above twice chance.</summary>
+    public bool AboveChance => AgainstChance.All(c => c.AboveChance);
+
+    /// <summary>Whether the head trained on <paramref name="modality"/> fitted and scored above chance in its own modality.</summary>
+    public bool HeadLearned(string modality) =>
+        (Heads.FirstOrDefault(h => h.Modality == modality)?.Fits ?? true)
+        && (AgainstChance.FirstOrDefault(c => c.Direction[0] == modality[0] && c.Direction[^1] == modality[0])?.AboveChance ?? true);
+
     /// <summary>Modalities whose codes collapsed (<see cref="ModalityCodeStatistics.CollapsedFor"/>).</summary>
     public IReadOnlyList<string> CollapsedModalities => Codes.Where(c => c.CollapsedFor(Classes)).Select(c => c.Modality.ToString().ToLowerInvariant()).ToList();
 
@@ -39,7 +66,7 @@ public sealed record LearningReport(
 
     public bool HeadsFit => Heads.All(h => h.Fits);
 
-    public bool Learned => !Collapsed && HeadsFit;
+    public bool Learned => !Collapsed && HeadsFit && AboveChance;
 
     /// <summary>One line per problem found; empty when the run learned.</summary>
     public IReadOnlyList<string> Warnings
@@ -53,6 +80,9 @@ public sealed record LearningReport(
             foreach (var h in Heads.Where(h => !h.Fits))
                 w.Add(string.Create(CultureInfo.InvariantCulture,
                     $"the head on {h.Modality} codes did not fit its training data: final loss {h.FinalTrainLoss:F3} vs {h.PriorEntropy:F3} for predicting the class prior"));
+            foreach (var c in AgainstChance.Where(c => !c.AboveChance))
+                w.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{c.Direction} scores {c.Score:F1} % on {c.Split}, not above twice chance ({c.Chance:F1} %): the head separates its training clips, not the classes"));
             return w;
         }
     }
