@@ -7,7 +7,8 @@ namespace UniCode.Model.Config;
 
 /// <summary>
 /// Every hyper-parameter of Uni-Code in one record. Defaults are the reference code's
-/// (REFERENCE-SPEC §1.1, §1.9), i.e. the <see cref="Paper"/> preset; <see cref="Small"/> is a
+/// (REFERENCE-SPEC §1.1, §1.9), i.e. the <see cref="Paper"/> preset, except the input scaling and the codebook's
+/// initialisation (issue 9: <see cref="WithReferenceInputs"/> restores the reference's); <see cref="Small"/> is a
 /// CPU-sized model that keeps every mechanism. Where the reference departs from the paper
 /// (REFERENCE-SPEC §5) the reference's behaviour is the default and the paper's an option.
 /// </summary>
@@ -31,12 +32,13 @@ public sealed record UniCodeConfig
     public int TextLstmLayers { get; init; } = 2;
 
     /// <summary>
-    /// How raw input features are scaled before every encoder (and as the reconstruction target). Standardize:
-    /// per channel, (x − mean) / std fitted on the pre-training data before the first step and kept in the
-    /// checkpoint. None (default until the regime runs of issue 9 are in): raw features, as the reference (whose real AVE features are non-negative with channel
-    /// means far from zero: every token's semantic vector then points the same way; docs/results.md, "Diagnosis").
+    /// How raw input features are scaled before every encoder (and as the reconstruction target). Standardize
+    /// (default): per channel, (x − mean) / std fitted on the pre-training data before the first step and kept in the
+    /// checkpoint. Center: per-channel mean, one std per modality. None: raw features, as the reference (whose real AVE
+    /// features are non-negative with channel means far from zero: every token's semantic vector then points the same
+    /// way; docs/results.md, "Issue 9"). <see cref="WithReferenceInputs"/> sets None and the uniform codebook.
     /// </summary>
-    public InputNormalization InputNormalization { get; init; } = InputNormalization.None;
+    public InputNormalization InputNormalization { get; init; } = InputNormalization.Standardize;
 
     // ------------------------------------------------------------------ semantic encoders Φ (Eq. 1)
     /// <summary>D: width of semantic features and of every code.</summary>
@@ -67,11 +69,11 @@ public sealed record UniCodeConfig
     /// <summary>L: number of codes in the one shared codebook.</summary>
     public int CodebookSize { get; init; } = 400;
     /// <summary>
-    /// Initial codebook. DataSample: L semantic vectors of the first training batch, EMA counts 1.
-    /// Uniform (default until the regime runs of issue 9 are in): the reference's e ~ U(−1/L, 1/L) with zero EMA counts (codes not chosen in the first forward explode
-    /// to ~1e3 in norm and stay dead until a reset; docs/results.md, "Diagnosis").
+    /// Initial codebook. DataSample (default): L semantic vectors of the first training batch, EMA counts 1.
+    /// Uniform: the reference's e ~ U(−1/L, 1/L) with zero EMA counts (codes not chosen in the first forward explode
+    /// to ~1e3 in norm and stay dead until a reset; docs/results.md, "Issue 9").
     /// </summary>
-    public CodebookInit CodebookInit { get; init; } = CodebookInit.Uniform;
+    public CodebookInit CodebookInit { get; init; } = CodebookInit.DataSample;
     /// <summary>γ of the EMA codebook update.</summary>
     public double EmaDecay { get; init; } = 0.99;
     /// <summary>ε of the Laplace smoothing of code counts.</summary>
@@ -199,13 +201,14 @@ public sealed record UniCodeConfig
             : throw new ConfigException("preset", name, $"one of {string.Join(", ", Presets.Keys)}");
 
     /// <summary>
-    /// The candidate fix of the collapse on non-negative, offset features (docs/results.md, "Diagnosis"): standardised
-    /// inputs and a codebook drawn from the data. The reference's behaviour is each field's other value.
+    /// The reference's raw inputs and uniform codebook initialisation instead of the defaults' standardised inputs
+    /// and data-drawn codebook (docs/results.md, "Issue 9"): with <see cref="Paper"/> this reproduces the reference
+    /// exactly. As JSON config fields: {"inputNormalization": "none", "codebookInit": "uniform"}.
     /// </summary>
-    public UniCodeConfig WithCollapseFix() => this with
+    public UniCodeConfig WithReferenceInputs() => this with
     {
-        InputNormalization = InputNormalization.Standardize,
-        CodebookInit = CodebookInit.DataSample,
+        InputNormalization = InputNormalization.None,
+        CodebookInit = CodebookInit.Uniform,
     };
 
     /// <summary>Sets the switches of one of the paper's methods (Table 1) on this config.</summary>
