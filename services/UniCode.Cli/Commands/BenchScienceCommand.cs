@@ -207,7 +207,9 @@ public static class BenchScienceCommand
                 sb.AppendLine($"| {runs[0].Label} | {string.Join(" | ", cells)} | {shared} of {runs[0].Codebook.Codes} | {verdict} |");
             }
             // The ceiling and chance beside the methods: the same head on the raw features of the target modality.
-            var probes = directions.Select(d => results.SelectMany(x => x.Result.Learning.Probes).Where(p => p.Modality[0] == d[^1]).Select(p => p.Value).ToList())
+            // (The probe depends on the data and the seed, not the method: one value per seed.)
+            var perSeed = results.GroupBy(x => x.Result.Seed).Select(g => g.First().Result.Learning).ToList();
+            var probes = directions.Select(d => perSeed.SelectMany(l => l.Probes).Where(p => p.Modality[0] == d[^1]).Select(p => p.Value).ToList())
                 .Select(v => v.Count == 0 ? "—" : MeanStd(v)).ToList();
             if (probes.Any(p => p != "—"))
                 sb.AppendLine($"| raw-feature probe of the target (ceiling) | {string.Join(" | ", probes)} | | |");

@@ -8,9 +8,13 @@ namespace UniCode.Model.Tests.Quantizer;
 /// <summary>Tiny quantizers with a hand-set state, and host copies for hand-computed assertions.</summary>
 internal static class QuantizerKit
 {
-    /// <summary>A float64 config with L codes of width D; everything else at the reference defaults unless overridden.</summary>
+    /// <summary>
+    /// A float64 config with L codes of width D; everything else at the reference defaults unless overridden, the
+    /// reference's uniform codebook included (the hand-set states below must not be replaced by a data-drawn codebook).
+    /// </summary>
     public static UniCodeConfig Tiny(ModalitySet modalities, int codes, int dim) => new()
     {
+        CodebookInit = CodebookInit.Uniform,
         Modalities = modalities,
         CodebookSize = codes,
         CodeDim = dim,
