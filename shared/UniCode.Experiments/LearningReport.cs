@@ -82,7 +82,7 @@ public sealed record LearningReport(
                     $"the head on {h.Modality} codes did not fit its training data: final loss {h.FinalTrainLoss:F3} vs {h.PriorEntropy:F3} for predicting the class prior"));
             foreach (var c in AgainstChance.Where(c => !c.AboveChance))
                 w.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"{c.Direction} scores {c.Score:F1} % on {c.Split}, not above twice chance ({c.Chance:F1} %): the head separates its training clips, not the classes"));
+                    $"{c.Direction} scores {c.Score:F1} % on {c.Split}, not above twice chance ({c.Chance:F1} %): what the head learned does not carry over to clips it did not train on"));
             return w;
         }
     }

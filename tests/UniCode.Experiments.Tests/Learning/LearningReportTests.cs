@@ -97,7 +97,7 @@ public sealed class LearningReportTests
         Assert.False(report.Learned);
         Assert.False(report.HeadLearned("audio"));
         Assert.True(report.HeadLearned("video"));
-        Assert.Equal("a2a scores 5.0 % on test, not above twice chance (3.6 %): the head separates its training clips, not the classes", Assert.Single(report.Warnings));
+        Assert.Equal("a2a scores 5.0 % on test, not above twice chance (3.6 %): what the head learned does not carry over to clips it did not train on", Assert.Single(report.Warnings));
 
         // the rows: directions trained on audio did not learn, those trained on video did
         MetricRow Score(Modality s, Modality t) => new("ave", s, t, "test", "held-out", "accuracy", 5, "h", 1);
