@@ -69,6 +69,8 @@ public sealed record ExperimentSpec
     public string? CheckpointDirectory { get; init; }
     /// <summary>Extra config fields as JSON, applied last (e.g. {"learningRate": 1e-3}).</summary>
     public string? ConfigOverrides { get; init; }
+    /// <summary>Diagnostic (AVE): also train the head on each modality's continuous semantic features, before quantisation.</summary>
+    public bool SemanticProbe { get; init; }
 
     /// <summary>The model config this spec trains, fitted to the dataset's shapes.</summary>
     public UniCodeConfig Config(DatasetTensors data)
@@ -175,8 +177,9 @@ public static class Experiment
             using (model)
             {
                 var (metric, results, rows, heads, probes) = Downstream(spec, model, data, device, progress, ct);
+                var semantic = spec.SemanticProbe && spec.Task == DownstreamTask.Ave ? SemanticProbes(spec, model, data, device) : null;
                 model.eval();
-                var learning = Learning(model, data, heads, probes, metric == "accuracy" ? results : null, Split(spec));
+                var learning = Learning(model, data, heads, probes, metric == "accuracy" ? results : null, Split(spec)) with { SemanticProbes = semantic };
                 rows = [.. rows, .. LearningRows(learning, rows)];
                 inspect?.Invoke(model);
                 return new ExperimentResult
@@ -238,6 +241,24 @@ public static class Experiment
         var checks = accuracies is null ? [] : accuracies.Where(kv => kv.Key[0] == kv.Key[^1])
             .Select(kv => new ChanceCheck(kv.Key, scoredSplit, kv.Value, chance)).OrderBy(c => c.Direction, StringComparer.Ordinal).ToList();
         return new LearningReport(split, chance, classes, codes, heads, probes, checks);
+    }
+
+    /// <summary>The AVE head on each modality's semantic features z (before quantisation), in-modality, as <see cref="LearningReport.BeforeQuantisation"/>.</summary>
+    private static IReadOnlyList<ProbeScore> SemanticProbes(ExperimentSpec spec, UniCodeModel model, DatasetTensors data, Device device)
+    {
+        var clips = data.Labeled();
+        var options = DownstreamOptions.Ave with { Seed = checked((int)spec.Seed), Protocol = spec.Protocol, Device = device.ToString(), Precision = model.Config.Precision };
+        if (spec.DownstreamEpochs is { } e) options = options with { Epochs = e, MinSteps = 0 };
+        CodeEncoder z = (m, raw, training) =>
+        {
+            model.train(training);
+            return model.SemanticFeatures(m, raw);
+        };
+        return model.Modalities.Select(m =>
+        {
+            var r = EventClassification.Run(z, clips, m, [m], options, "ave-semantic-probe");
+            return new ProbeScore(m.ToString().ToLowerInvariant(), r.Scores[0].Direction.Name, r.Scores[0].Accuracy);
+        }).ToList();
     }
 
     /// <summary>The split a spec's scores are measured on: test under held-out, the training split under the reference protocol.</summary>

@@ -46,8 +46,16 @@ public sealed record LearningReport(
     IReadOnlyList<ModalityCodeStatistics> Codes,
     IReadOnlyList<HeadFitCheck> Heads,
     IReadOnlyList<ProbeScore> Probes,
-    IReadOnlyList<ChanceCheck>? ChanceChecks = null)
+    IReadOnlyList<ChanceCheck>? ChanceChecks = null,
+    IReadOnlyList<ProbeScore>? SemanticProbes = null)
 {
+    /// <summary>
+    /// Diagnostic, only when asked (<c>--semantic-probe</c>): the same head on the continuous semantic features z of
+    /// each modality, before quantisation. Beside the raw probe and the head on codes it says where the class is lost:
+    /// in the encoder (raw high, z low) or in the quantiser (z high, codes low).
+    /// </summary>
+    public IReadOnlyList<ProbeScore> BeforeQuantisation => SemanticProbes ?? [];
+
     /// <summary>The in-modality scores checked against chance (empty where the task has no chance level).</summary>
     public IReadOnlyList<ChanceCheck> AgainstChance => ChanceChecks ?? [];
 

@@ -72,6 +72,20 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void The_semantic_probe_adds_a_head_on_features_before_quantisation_per_modality()
+    {
+        var json = Path.Combine(dir, "semantic.json");
+        var (code, output, err) = Unicode("run", "--data", "synth:clips=96,classes=4,audio=16,video=8,grid=5,text=0,seed=3",
+            "--seed", "2", "--pretrain-epochs", "1", "--downstream-epochs", "2", "--semantic-probe", "--json", json);
+        Assert.True(code == 0, err);
+        Assert.Matches(@"head on semantic features before quantisation: a2a [0-9.]+, v2v [0-9.]+", output);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var probes = doc.RootElement.GetProperty("learning").GetProperty("before_quantisation").EnumerateArray().ToList();
+        Assert.Equal(["a2a", "v2v"], probes.Select(p => p.GetProperty("direction").GetString()!));
+        Assert.All(probes, p => Assert.InRange(p.GetProperty("value").GetDouble(), 0, 100));
+    }
+
+    [Fact]
     public void Run_writes_the_documented_json()
     {
         var json = Path.Combine(dir, "r.json");

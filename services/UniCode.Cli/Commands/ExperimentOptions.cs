@@ -26,6 +26,7 @@ public static class ExperimentOptions
         new("no-mm-ema", "ablation: switch Multi-Modal EMA and cross commitment off", Flag: true),
         new("no-reset", "ablation: switch code reset off", Flag: true),
         new("no-cmcm", "ablation: switch the CMCM loss off", Flag: true),
+        new("semantic-probe", "diagnostic (ave): also train the head on the continuous semantic features before quantisation", Flag: true),
     ];
 
     public static Method ParseMethod(string text) => text.ToLowerInvariant() switch
@@ -86,6 +87,7 @@ public static class ExperimentOptions
             Protocol = protocol,
             Device = a.Required("device"),
             ConfigOverrides = config,
+            SemanticProbe = Off("semantic-probe"),
         };
     }
 }
