@@ -266,7 +266,7 @@ public static class Experiment
 
     /// <summary>
     /// The learning check as result rows beside each direction's score (so the results database and its views carry
-    /// it): "learned" (1 or 0: no collapse and the source head fitted), "collapsed" (1 or 0, the target modality's
+    /// it): "learned" (1 or 0: no collapse, the source head fitted and, where checked, scored above twice chance in its own modality), "collapsed" (1 or 0, the target modality's
     /// codes), "probe_ceiling" (the target modality's raw-feature probe, when there is one) and, for accuracy rows
     /// only (100 / classes is no chance level of an F1 or a recall), "chance".
     /// </summary>
