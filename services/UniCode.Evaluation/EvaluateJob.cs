@@ -110,8 +110,8 @@ public sealed class EvaluateJob(IDbContextFactory<ResultsDbContext> contexts, Ti
                 // Whether it learned: the target's codes, the head's fit, the raw-feature ceiling and chance, as rows beside the score.
                 var learning = Experiment.HeadLearning(model, clips, head, target, scored, rows);
                 foreach (var warning in learning.Warnings)
-                    execution.Logger.LogWarning("Head {Head} {Direction}: {Warning} — this result did not learn; do not read it as a score",
-                        m.HeadSha256, $"{source}→{target}", warning);
+                    execution.Logger.LogWarning("Head {Head} {Direction}: {Warning} — {Consequence}",
+                        m.HeadSha256, $"{source}→{target}", warning, LearningReport.NotAScore);
                 return [.. rows, .. Experiment.LearningRows(learning, rows)];
             }
             catch (ArgumentException e) when (e is not JobRejectedException)

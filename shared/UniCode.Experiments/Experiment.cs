@@ -234,7 +234,7 @@ public static class Experiment
         IReadOnlyDictionary<string, double>? accuracies = null, string scoredSplit = "test")
     {
         var clips = data.Labeled();
-        var split = clips.Splits.ContainsKey("val") ? "val" : "test";
+        var split = CodeSplit(clips);
         var codes = Model.Diagnostics.CodeStatistics.Measure(model, clips.Features, clips.Split(split));
         var classes = clips.ForegroundClasses;
         var chance = 100.0 / classes;
@@ -247,8 +247,7 @@ public static class Experiment
     private static IReadOnlyList<ProbeScore> SemanticProbes(ExperimentSpec spec, UniCodeModel model, DatasetTensors data, Device device)
     {
         var clips = data.Labeled();
-        var options = DownstreamOptions.Ave with { Seed = checked((int)spec.Seed), Protocol = spec.Protocol, Device = device.ToString(), Precision = model.Config.Precision };
-        if (spec.DownstreamEpochs is { } e) options = options with { Epochs = e, MinSteps = 0 };
+        var options = HeadOptions(spec, DownstreamOptions.Ave, model, device);
         CodeEncoder z = (m, raw, training) =>
         {
             model.train(training);
@@ -260,6 +259,23 @@ public static class Experiment
             return new ProbeScore(m.ToString().ToLowerInvariant(), r.Scores[0].Direction.Name, r.Scores[0].Accuracy);
         }).ToList();
     }
+
+    /// <summary>A task's head settings with the spec's seed, protocol and epochs, on the model's device and precision.</summary>
+    private static DownstreamOptions HeadOptions(ExperimentSpec spec, DownstreamOptions task, UniCodeModel model, Device device)
+    {
+        var options = task with
+        {
+            Seed = checked((int)spec.Seed),
+            Protocol = spec.Protocol,
+            Device = device.ToString(),
+            Precision = model.Config.Precision,
+        };
+        // Epochs given explicitly are exactly that many epochs: the minimum-steps rule is off.
+        return spec.DownstreamEpochs is { } e ? options with { Epochs = e, MinSteps = 0 } : options;
+    }
+
+    /// <summary>The split the code statistics are measured on: val, else test.</summary>
+    private static string CodeSplit(LabeledClips clips) => clips.Splits.ContainsKey("val") ? "val" : "test";
 
     /// <summary>The split a spec's scores are measured on: test under held-out, the training split under the reference protocol.</summary>
     private static string Split(ExperimentSpec spec) => spec.Protocol == EvaluationProtocol.HeldOut ? "test" : "train";
@@ -305,7 +321,7 @@ public static class Experiment
     public static LearningReport HeadLearning(UniCodeModel model, LabeledClips clips, TrainedHead head, Modality target, DownstreamOptions options,
         IReadOnlyList<MetricRow> scores)
     {
-        var split = clips.Splits.ContainsKey("val") ? "val" : "test";
+        var split = CodeSplit(clips);
         var codes = Model.Diagnostics.CodeStatistics.Measure(model, clips.Features, clips.Split(split), only: [target]);
         var classes = clips.ForegroundClasses;
         var heads = new List<HeadFitCheck>();
@@ -342,15 +358,7 @@ public static class Experiment
     {
         var clips = data.Labeled();
         var modalities = model.Modalities;
-        var options = (spec.Task == DownstreamTask.Avvp ? DownstreamOptions.Avvp : DownstreamOptions.Ave) with
-        {
-            Seed = checked((int)spec.Seed),
-            Protocol = spec.Protocol,
-            Device = device.ToString(),
-            Precision = model.Config.Precision,
-        };
-        // Epochs given explicitly are exactly that many epochs: the minimum-steps rule is off.
-        if (spec.DownstreamEpochs is { } e) options = options with { Epochs = e, MinSteps = 0 };
+        var options = HeadOptions(spec, spec.Task == DownstreamTask.Avvp ? DownstreamOptions.Avvp : DownstreamOptions.Ave, model, device);
         var encoder = Encoder(model);
         var results = new Dictionary<string, double>();
         var rows = new List<MetricRow>();

@@ -76,6 +76,9 @@ public sealed record LearningReport(
 
     public bool Learned => !Collapsed && HeadsFit && AboveChance;
 
+    /// <summary>What every warning line ends with, wherever it is printed or logged.</summary>
+    public const string NotAScore = "this result did not learn; do not read it as a score";
+
     /// <summary>One line per problem found; empty when the run learned.</summary>
     public IReadOnlyList<string> Warnings
     {

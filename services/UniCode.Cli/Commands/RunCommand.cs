@@ -85,7 +85,7 @@ public static class RunCommand
     public static void WarnIfNotLearned(ExperimentResult result)
     {
         foreach (var w in result.Learning.Warnings)
-            Console.Error.WriteLine($"warning: {result.Label} seed {result.Seed}: {w} — this result did not learn; do not read it as a score");
+            Console.Error.WriteLine($"warning: {result.Label} seed {result.Seed}: {w} — {LearningReport.NotAScore}");
     }
 
     private static void WriteJson(ParsedArgs a, ExperimentResult result)

@@ -63,14 +63,11 @@ public enum InputNormalization
 {
     /// <summary>Raw features, as the reference.</summary>
     None,
-    /// <summary>
-    /// Per channel (x − mean) / std, fitted on the pre-training data and stored with the model. On sparse, ReLU-like
-    /// features a nearly-dead channel has a tiny std, so its rare non-zero values become outliers of 10σ and more.
-    /// </summary>
+    /// <summary>Per channel (x − mean) / std, fitted on the pre-training data and stored with the model.</summary>
     Standardize,
     /// <summary>
     /// Per channel x − mean, then one scale per modality: the root of the mean channel variance (so the modality's
-    /// values have unit variance overall, and no channel is magnified more than another). Fitted on the pre-training
+    /// values have unit variance overall and every channel keeps its relative scale). Fitted on the pre-training
     /// data and stored with the model.
     /// </summary>
     Center,
