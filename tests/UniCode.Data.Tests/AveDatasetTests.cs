@@ -82,7 +82,38 @@ public sealed class AveDatasetTests
         WriteAve(dir);
         TestFiles.WriteH5(dir["visual_feature.h5"], "avadataset", TestFiles.Ramp(2 * T * G * G * Dv), 2, T, G, G, Dv);
         var e = Assert.Throws<DatasetFormatException>(() => AveDataset.Open(dir.Path));
-        Assert.Equal($"{dir["visual_feature.h5"]}: dataset 'avadataset' has shape [2,10,2,2,3]; expected [3,10,G,G,Dv]", e.Message);
+        // both files, both fields, both counts
+        Assert.Equal($"{dir["visual_feature.h5"]}: dataset 'avadataset' has 2 clips (N, shape [2,10,2,2,3]) but {dir["audio_feature.h5"]} dataset 'avadataset' has 3 (shape [3,10,4]); expected the same N in both files", e.Message);
+    }
+
+    [Fact]
+    public void MismatchedClipCountOrSegmentsOfLabelsAndTextNameBothFiles()
+    {
+        using var dir = new TempDir();
+        WriteAve(dir, text: true);
+        TestFiles.WriteH5(dir["labels.h5"], "avadataset", new double[4 * T * (C + 1)], 4, T, C + 1);
+        var labels = Assert.Throws<DatasetFormatException>(() => AveDataset.Open(dir.Path));
+        Assert.Equal($"{dir["labels.h5"]}: dataset 'avadataset' has 4 clips (N, shape [4,10,3]) but {dir["audio_feature.h5"]} dataset 'avadataset' has 3 (shape [3,10,4]); expected the same N in both files", labels.Message);
+
+        WriteAve(dir);
+        TestFiles.WriteH5(dir["text_feature.h5"], "avadataset", new float[N * 9 * 5], N, 9, 5);
+        var text = Assert.Throws<DatasetFormatException>(() => AveDataset.Open(dir.Path));
+        Assert.Equal($"{dir["text_feature.h5"]}: dataset 'avadataset' has 9 segments per clip (T, shape [3,9,5]) but {dir["audio_feature.h5"]} dataset 'avadataset' has 10 (shape [3,10,4]); expected the same T in both files", text.Message);
+    }
+
+    [Fact]
+    public void LabelWidthThatDoesNotMatchTheClassNamesSaysTheExpectedWidth()
+    {
+        using var dir = new TempDir();
+        WriteAve(dir);
+        File.WriteAllLines(dir["categories.txt"], ["Church bell", "Bark", "Horse"]);   // 3 names, labels have 2 classes + background
+        var e = Assert.Throws<DatasetFormatException>(() => AveDataset.Open(dir.Path));
+        Assert.Equal($"{dir["labels.h5"]}: dataset 'avadataset' has 3 label columns (shape [3,10,3]); expected 4 (the 3 class names of {dir["categories.txt"]} + the background column)", e.Message);
+
+        // an expected class count (the model's) names the width too
+        File.Delete(dir["categories.txt"]);
+        var expected = Assert.Throws<DatasetFormatException>(() => AveDataset.Open(dir.Path, new DatasetExpectations(Classes: 28)));
+        Assert.Equal($"{dir["labels.h5"]}: dataset 'avadataset' has shape [3,10,3]; expected [3,10,29]", expected.Message);
     }
 
     [Fact]

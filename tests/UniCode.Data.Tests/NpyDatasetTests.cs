@@ -78,7 +78,22 @@ public sealed class NpyDatasetTests
         File.Delete(dir["splits.json"]);
         TestFiles.WriteNpy(dir["labels.npy"], "<f4", [N, T + 1, C + 1], new byte[N * (T + 1) * (C + 1) * 4]);
         var shape = Assert.Throws<DatasetFormatException>(() => NpyDataset.Open(dir.Path));
-        Assert.Equal($"{dir["labels.npy"]}: array has shape [4,4,3]; expected [4,3,C+1]", shape.Message);
+        Assert.Equal($"{dir["labels.npy"]}: array has 4 segments per clip (T, shape [4,4,3]) but {dir["audio.npy"]} array has 3 (shape [4,3,2]); expected the same T in both files", shape.Message);
+    }
+
+    [Fact]
+    public void ClipCountMismatchNamesBothFilesAndLabelWidthNamesTheExpectedWidth()
+    {
+        using var dir = new TempDir();
+        WriteNpyDir(dir);
+        TestFiles.WriteNpy(dir["video.npy"], "<f4", [N - 1, T, G, G, Dv], new byte[(N - 1) * T * G * G * Dv * 4]);
+        var clips = Assert.Throws<DatasetFormatException>(() => NpyDataset.Open(dir.Path));
+        Assert.Equal($"{dir["video.npy"]}: array has 3 clips (N, shape [3,3,2,2,2]) but {dir["audio.npy"]} array has 4 (shape [4,3,2]); expected the same N in both files", clips.Message);
+
+        WriteNpyDir(dir);
+        File.WriteAllLines(dir["categories.txt"], ["only"]);
+        var width = Assert.Throws<DatasetFormatException>(() => NpyDataset.Open(dir.Path));
+        Assert.Equal($"{dir["labels.npy"]}: array has 3 label columns (shape [4,3,3]); expected 2 (the 1 class names of {dir["categories.txt"]} + the background column)", width.Message);
     }
 
     [Fact]

@@ -113,6 +113,38 @@ public sealed class VggSoundDatasetTests
     }
 
     [Fact]
+    public void MemberNameThatEscapesItsFolderIsRefusedByName()
+    {
+        using var dir = new TempDir();
+        WriteVgg(dir);
+        // the only member is a valid array pickle, under a name outside the archive's folder
+        TestFiles.WriteZip(dir["audio/zip/bbb.zip"], "../bbb.pkl", NumpyPickleEmitter.Float32(AudioRows(10, 0), [10, Da]));
+        using (var ds = VggSoundDataset.Open(dir.Path))
+        {
+            var e = Assert.Throws<DatasetFormatException>(() => ds.ReadAudio([1], new float[T * Da]));
+            Assert.Equal($"{dir["audio/zip/bbb.zip"]}: member '../bbb.pkl' escapes the archive's folder (an absolute path or a '..' segment); expected member names inside it, such as 'bbb.pkl'", e.Message);
+        }
+        // beside a valid member too, and on the first video (read when the dataset is opened)
+        using (var zip = System.IO.Compression.ZipFile.Open(dir["audio/zip/aaa.zip"], System.IO.Compression.ZipArchiveMode.Update))
+            zip.CreateEntry("x/../../x.pkl");
+        var first = Assert.Throws<DatasetFormatException>(() => VggSoundDataset.Open(dir.Path));
+        Assert.Equal(dir["audio/zip/aaa.zip"], first.File);
+        Assert.Contains("member 'x/../../x.pkl' escapes the archive's folder", first.Message);
+    }
+
+    [Theory]
+    [InlineData("bbb.pkl", false)]
+    [InlineData("features/bbb.pkl", false)]
+    [InlineData("bbb..pkl", false)]
+    [InlineData("../x.pkl", true)]
+    [InlineData("a/../../x.pkl", true)]
+    [InlineData("..\\x.pkl", true)]
+    [InlineData("/etc/x.pkl", true)]
+    [InlineData("\\x.pkl", true)]
+    [InlineData("C:x.pkl", true)]
+    public void EscapingMemberNames(string name, bool escapes) => Assert.Equal(escapes, PickledFeatureZip.EscapesFolder(name));
+
+    [Fact]
     public void NonFiniteValueInAPickleIsReported()
     {
         using var dir = new TempDir();
@@ -211,5 +243,16 @@ public sealed class AvvpDatasetTests
         WriteAvvp(dir, "IgN7v8nWmx8_30_40\t0\t1\tSpeech\n", "IgN7v8nWmx8_30_40\t4\t10\tHorse\n");
         var unknown = Assert.Throws<DatasetFormatException>(() => AvvpDataset.Open(dir.Path));
         Assert.Equal($"{dir["data/AVVP_eval_visual_checked_combined.csv"]}: line 2: event label 'Horse' is not a class of the categories file; expected one of its 3 names", unknown.Message);
+    }
+
+    [Fact]
+    public void FeatureZipMemberThatEscapesItsFolderIsRefusedByName()
+    {
+        using var dir = new TempDir();
+        WriteAvvp(dir, "IgN7v8nWmx8_30_40\t0\t1\tSpeech\n", "IgN7v8nWmx8_30_40\t4\t10\tCar\n");
+        TestFiles.WriteZip(dir["feature/video/zip/IgN7v8nWmx8.zip"], "../../IgN7v8nWmx8.pkl",
+            NumpyPickleEmitter.Float32(TestFiles.Ramp(T * G * G * Dv), [T, G, G, Dv]));
+        var e = Assert.Throws<DatasetFormatException>(() => AvvpDataset.Open(dir.Path));
+        Assert.Equal($"{dir["feature/video/zip/IgN7v8nWmx8.zip"]}: member '../../IgN7v8nWmx8.pkl' escapes the archive's folder (an absolute path or a '..' segment); expected member names inside it, such as 'IgN7v8nWmx8.pkl'", e.Message);
     }
 }

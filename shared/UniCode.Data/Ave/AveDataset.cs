@@ -65,9 +65,11 @@ public sealed class AveDataset : ClipDataset
             var n = audio.Dims[0];
             var t = audio.Dims[1];
             var video = Open(VideoFile, FeatureKey);
+            ShapeRule.CheckAgrees(video.File, video.Field, video.Dims, audio.File, audio.Field, audio.Dims);
             ShapeRule.Check(video.File, video.Field, video.Dims,
                 Dim.Is(n), Dim.Is(t), Dim.Of("G", expect.VideoGrid), Dim.Of("G", expect.VideoGrid), Dim.Of("Dv", expect.VideoDim));
             var labels = Open(LabelsFile, FeatureKey);
+            ShapeRule.CheckAgrees(labels.File, labels.Field, labels.Dims, audio.File, audio.Field, audio.Dims);
             ShapeRule.Check(labels.File, labels.Field, labels.Dims,
                 Dim.Is(n), Dim.Is(t), Dim.Of("C+1", expect.Classes + 1));
             if (labels.Dims[2] < 2)
@@ -76,6 +78,7 @@ public sealed class AveDataset : ClipDataset
             if (File.Exists(Path.Combine(directory, TextFile)))
             {
                 text = Open(TextFile, FeatureKey);
+                ShapeRule.CheckAgrees(text.File, text.Field, text.Dims, audio.File, audio.Field, audio.Dims);
                 ShapeRule.Check(text.File, text.Field, text.Dims, Dim.Is(n), Dim.Is(t), Dim.Of("Dt", expect.TextDim));
             }
             else if (expect.TextDim is { } dt)
@@ -99,7 +102,7 @@ public sealed class AveDataset : ClipDataset
                 }
                 splits[split] = list;
             }
-            var names = CategoryFile.ReadOptional(Path.Combine(directory, CategoriesFile), classes);
+            var names = CategoryFile.ReadForLabels(Path.Combine(directory, CategoriesFile), labels.File, labels.Field, labels.Dims);
             var layout = new ClipLayout((int)t, (int)audio.Dims[2], (int)video.Dims[2], (int)video.Dims[4],
                 text is null ? 0 : (int)text.Dims[2], classes);
             return new AveDataset(new DatasetName(DatasetKind.Ave, directory).ToString(), layout, names, splits, audio, video, labels, text);

@@ -23,13 +23,20 @@ internal static class CategoryFile
         return lines.ToArray();
     }
 
-    /// <summary>The names in <paramref name="path"/> if it exists (exactly <paramref name="classes"/> of them), else class_00….</summary>
-    public static string[] ReadOptional(string path, int classes)
+    /// <summary>
+    /// The names in <paramref name="path"/> if it exists, else class_00…, for labels of shape [N,T,C+1]
+    /// (<paramref name="labelShape"/>): the file must hold exactly C names. A mismatch names the labels file, its
+    /// field, the label width found and the width the names call for, e.g. "…/labels.h5: dataset 'avadataset' has
+    /// 30 label columns (shape [12,10,30]); expected 29 (the 28 class names of …/categories.txt + the background column)".
+    /// </summary>
+    public static string[] ReadForLabels(string path, string labelsFile, string labelsField, IReadOnlyList<long> labelShape)
     {
-        if (!File.Exists(path)) return Generic(classes);
+        var width = labelShape[^1];
+        if (!File.Exists(path)) return Generic((int)width - 1);
         var names = Read(path);
-        if (names.Length != classes)
-            throw new DatasetFormatException(path, $"holds {names.Length} class names; expected {classes} (label columns − background)");
+        if (names.Length + 1 != width)
+            throw new DatasetFormatException(labelsFile,
+                $"{labelsField} has {width} label columns (shape {FloatChecks.Shape(labelShape)}); expected {names.Length + 1} (the {names.Length} class names of {path} + the background column)");
         return names;
     }
 

@@ -41,6 +41,26 @@ internal static class ShapeRule
         return true;
     }
 
+    /// <summary>
+    /// Throws when <paramref name="actual"/>'s leading dimensions — the clip count N, then the segments per clip T —
+    /// differ from those of the reference file's array (the first file read, which fixes N and T), naming both
+    /// files, both fields and both values, e.g. "…/visual_feature.h5: dataset 'avadataset' has 2 clips (N, shape
+    /// [2,10,7,7,512]) but …/audio_feature.h5 dataset 'avadataset' has 3 (shape [3,10,128]); expected the same N in both files".
+    /// </summary>
+    public static void CheckAgrees(string file, string field, IReadOnlyList<long> actual, string referenceFile, string referenceField,
+        IReadOnlyList<long> reference)
+    {
+        (string What, string Symbol)[] leading = [("clips", "N"), ("segments per clip", "T")];
+        for (var i = 0; i < leading.Length && i < actual.Count && i < reference.Count; i++)
+        {
+            if (actual[i] == reference[i]) continue;
+            var (what, symbol) = leading[i];
+            throw new DatasetFormatException(file,
+                $"{field} has {actual[i]} {what} ({symbol}, shape {FloatChecks.Shape(actual)}) but {referenceFile} {referenceField} has {reference[i]} " +
+                $"(shape {FloatChecks.Shape(reference)}); expected the same {symbol} in both files");
+        }
+    }
+
     /// <summary>Throws "FIELD has shape [..]; expected [..]" (prefixed by the file) on mismatch.</summary>
     public static void Check(string file, string field, IReadOnlyList<long> actual, params Dim[] dims)
     {

@@ -52,8 +52,10 @@ public sealed class NpyDataset : ClipDataset
             ShapeRule.Check(audio.Path, "array", audio.Shape, Dim.Free("N"), Dim.Of("T", expect.Segments), Dim.Of("Da", expect.AudioDim));
             long n = audio.Shape[0], t = audio.Shape[1];
             var video = Open(VideoFile);
+            ShapeRule.CheckAgrees(video.Path, "array", video.Shape, audio.Path, "array", audio.Shape);
             ShapeRule.Check(video.Path, "array", video.Shape, Dim.Is(n), Dim.Is(t), Dim.Of("G", expect.VideoGrid), Dim.Of("G", expect.VideoGrid), Dim.Of("Dv", expect.VideoDim));
             var labels = Open(LabelsFile);
+            ShapeRule.CheckAgrees(labels.Path, "array", labels.Shape, audio.Path, "array", audio.Shape);
             ShapeRule.Check(labels.Path, "array", labels.Shape, Dim.Is(n), Dim.Is(t), Dim.Of("C+1", expect.Classes + 1));
             if (labels.Shape[2] < 2)
                 throw new DatasetFormatException(labels.Path, $"array has shape {FloatChecks.Shape(labels.Shape)}; expected [N,T,C+1] with at least one class");
@@ -61,6 +63,7 @@ public sealed class NpyDataset : ClipDataset
             if (File.Exists(Path.Combine(directory, TextFile)))
             {
                 text = Open(TextFile);
+                ShapeRule.CheckAgrees(text.Path, "array", text.Shape, audio.Path, "array", audio.Shape);
                 ShapeRule.Check(text.Path, "array", text.Shape, Dim.Is(n), Dim.Is(t), Dim.Of("Dt", expect.TextDim));
             }
             else if (expect.TextDim is { } dt)
@@ -69,7 +72,7 @@ public sealed class NpyDataset : ClipDataset
             }
             var classes = (int)labels.Shape[2] - 1;
             var splits = ReadSplits(Path.Combine(directory, SplitsFile), (int)n);
-            var names = CategoryFile.ReadOptional(Path.Combine(directory, CategoriesFile), classes);
+            var names = CategoryFile.ReadForLabels(Path.Combine(directory, CategoriesFile), labels.Path, "array", labels.Shape);
             var layout = new ClipLayout((int)t, (int)audio.Shape[2], (int)video.Shape[2], (int)video.Shape[4], text is null ? 0 : (int)text.Shape[2], classes);
             return new NpyDataset(new DatasetName(DatasetKind.Npy, directory).ToString(), layout, names, splits, audio, video, labels, text);
         }

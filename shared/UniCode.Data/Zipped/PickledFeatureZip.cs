@@ -19,6 +19,12 @@ public static class PickledFeatureZip
         try
         {
             using var archive = ZipFile.OpenRead(zipPath);
+            // Nothing is extracted to disk, but a member named outside its folder is a hostile or broken archive:
+            // refuse it by name rather than pass over it.
+            foreach (var member in archive.Entries)
+                if (EscapesFolder(member.FullName))
+                    throw new DatasetFormatException(zipPath,
+                        $"member '{member.FullName}' escapes the archive's folder (an absolute path or a '..' segment); expected member names inside it, such as '{Path.GetFileNameWithoutExtension(zipPath)}.pkl'");
             var entry = archive.Entries.FirstOrDefault(e => e.FullName.Contains(".pkl", StringComparison.Ordinal));
             if (entry is null)
             {
@@ -47,6 +53,17 @@ public static class PickledFeatureZip
         {
             throw new DatasetFormatException(zipPath, $"cannot be read as a zip ({e.Message}); the file may be truncated or corrupt", e);
         }
+    }
+
+    /// <summary>
+    /// True when a member name would land outside the folder it is extracted into: an absolute path ("/x.pkl",
+    /// "\x.pkl", "C:x.pkl") or a ".." segment ("../x.pkl", "a/../../x.pkl", "..\x.pkl"), with either separator.
+    /// </summary>
+    internal static bool EscapesFolder(string name)
+    {
+        var n = name.Replace('\\', '/');
+        if (n.StartsWith('/') || (n.Length >= 2 && char.IsAsciiLetter(n[0]) && n[1] == ':')) return true;
+        return n.Split('/').Any(segment => segment == "..");
     }
 
     /// <summary>
