@@ -174,6 +174,23 @@ public sealed class CliTests : IDisposable
         Assert.Equal(output.Trim(), File.ReadAllText(outFile).Trim());
     }
 
+    [Theory]
+    [InlineData("synth:cells=12;x", "option '--data': dataset name 'synth:cells=12;x': synth spec: cells='12;x'; expected an integer")]
+    [InlineData("synth:cells=12`id`", "option '--data': dataset name 'synth:cells=12`id`': synth spec: cells='12`id`'; expected an integer")]
+    [InlineData("synth:cells=99", "option '--data': dataset name 'synth:cells=99': synth spec: cells=99; expected in [1, grid²=49]")]
+    [InlineData("imagenet:/x", "option '--data': dataset name 'imagenet:/x' has unknown kind 'imagenet'")]
+    public void Submit_checks_the_dataset_spec_before_sending_anything(string data, string message)
+    {
+        // No broker is needed: the spec is refused before the bus starts, as a usage error naming the option.
+        foreach (var command in new[] { "chain", "grid" })
+        {
+            var (code, output, err) = Unicode("submit", command, "--data", data);
+            Assert.Equal(2, code);
+            Assert.Contains(message, err);
+            Assert.DoesNotContain("submitted", err + output);
+        }
+    }
+
     [Fact]
     public void Synth_writes_the_ave_layout_and_prints_its_name()
     {

@@ -160,4 +160,17 @@ public sealed class DatasetNameTests
         Assert.Contains("has no kind", Assert.Throws<FormatException>(() => DatasetName.Parse("/data/AVE")).Message);
         Assert.Contains("has an empty path", Assert.Throws<FormatException>(() => DatasetName.Parse("ave:")).Message);
     }
+
+    [Theory]
+    [InlineData("synth:cells=12;x", "dataset name 'synth:cells=12;x': synth spec: cells='12;x'; expected an integer")]
+    [InlineData("synth:cells=12`id`", "dataset name 'synth:cells=12`id`': synth spec: cells='12`id`'; expected an integer")]
+    [InlineData("synth:clips=2", "dataset name 'synth:clips=2': synth spec: clips=2; expected at least 3 (one per split)")]
+    [InlineData("synth:hard-mode", "dataset name 'synth:hard-mode': synth spec: 'hard-mode' is neither key=value nor a regime; expected one of ")]
+    [InlineData("hdf:/data", "dataset name 'hdf:/data' has unknown kind 'hdf'")]
+    public void ParseChecked_also_refuses_a_malformed_synth_spec(string name, string message)
+    {
+        Assert.StartsWith(message, Assert.Throws<FormatException>(() => DatasetName.ParseChecked(name)).Message);
+        Assert.Equal(DatasetKind.Synth, DatasetName.ParseChecked("synth:cells=12,style=1").Kind);
+        Assert.Equal(new DatasetName(DatasetKind.Ave, "/no/such/dir"), DatasetName.ParseChecked("ave:/no/such/dir"));   // directories are not opened
+    }
 }

@@ -242,6 +242,32 @@ public sealed class ChainProcessManagerTests(ServerFixture servers, ITestOutputH
     }
 
     [Fact]
+    public async Task A_malformed_dataset_spec_is_recorded_as_a_rejected_chain_with_its_reason()
+    {
+        // What `unicode submit chain --data 'synth:cells=12;x'` sent before the CLI checked it: the parser threw, the
+        // command went to the error queue and the chain was never recorded.
+        await using var host = await CreateAsync(servers, _db, output, start: false);   // the engine alone, no bus
+        var store = host.Services.GetRequiredService<ChainStore>();
+        var engine = host.Services.GetRequiredService<ChainEngine>();
+        foreach (var (dataset, reason) in new[]
+        {
+            ("synth:cells=12;x", "spec.dataset: dataset name 'synth:cells=12;x': synth spec: cells='12;x'; expected an integer"),
+            ("synth:cells=12`id`", "spec.dataset: dataset name 'synth:cells=12`id`': synth spec: cells='12`id`'; expected an integer"),
+        })
+        {
+            var submit = Submit(Spec(dataset));
+            await store.RunAsync(null, null, db => engine.SubmitAsync(db, submit, CancellationToken.None), CancellationToken.None);
+
+            await using var db = host.Db();
+            var chain = await db.Chains.SingleAsync(c => c.Id == submit.ChainId);
+            Assert.Equal((ChainStatuses.Rejected, reason, submit.SpecJson, (string?)null), (chain.Status, chain.Reason, chain.SpecJson, chain.PlanJson));
+            Assert.Equal(0, await db.ChainSteps.CountAsync(s => s.ChainId == submit.ChainId));
+            var outbox = await db.OutboxMessages.Where(m => m.MessageType.Contains(nameof(ChainRejected))).Select(m => m.Body).ToListAsync();
+            Assert.Contains(outbox, body => body.Contains(submit.ChainId.ToString()));
+        }
+    }
+
+    [Fact]
     public async Task Cancelling_a_chain_cancels_its_running_job_and_ends_it_cancelled()
     {
         await using var host = await CreateAsync(servers, _db, output);

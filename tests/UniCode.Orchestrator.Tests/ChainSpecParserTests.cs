@@ -111,6 +111,10 @@ public sealed class ChainSpecParserTests(ServerFixture servers) : IAsyncLifetime
     [InlineData("""{"dataset": "ave:/d", "tasks": [{"task": "ave", "directions": ["v2a"], "protocol": "linear"}]}""", "spec.tasks[0].protocol: 'linear' is not a protocol; expected one of held-out, reference")]
     [InlineData("""{"dataset": "ave:/d", "tasks": [{"task": "ave", "directions": ["v2a"], "dataset": "ave:"}]}""", "spec.tasks[0].dataset: dataset name 'ave:' has an empty path; expected ave:<directory>")]
     [InlineData("""{"checkpoint": "best", "config": {}, "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.config: not allowed with spec.checkpoint (a re-evaluation fine-tunes a registered checkpoint and does not pre-train)")]
+    [InlineData("""{"dataset": "synth:cells=12;x", "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.dataset: dataset name 'synth:cells=12;x': synth spec: cells='12;x'; expected an integer")]
+    [InlineData("""{"dataset": "synth:cells=12`id`", "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.dataset: dataset name 'synth:cells=12`id`': synth spec: cells='12`id`'; expected an integer")]
+    [InlineData("""{"dataset": "synth:clips=2", "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.dataset: dataset name 'synth:clips=2': synth spec: clips=2; expected at least 3 (one per split)")]
+    [InlineData("""{"dataset": "ave:/d", "tasks": [{"task": "ave", "directions": ["v2a"], "dataset": "synth:x=1"}]}""", "spec.tasks[0].dataset: dataset name 'synth:x=1': synth spec 'x=1': unknown key 'x'; expected one of seed, clips, classes, segments, audio, grid, video, text, proto, signal, style, noise, jitter, distractors, distractor_rate, min_len, max_len, cells, offset, rectify, train, val")]
     public async Task Invalid_specs_are_explained_by_field(string spec, string reason)
     {
         var result = await ParseAsync(spec);

@@ -48,6 +48,12 @@ public sealed partial class ChainSpecParser(OrchestratorOptions options)
         {
             return new Result(null, e.Message);
         }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            // A value the field checks let through but a reader refused (e.g. a dataset spec opened to fit the
+            // config): the chain is still recorded, rejected with the reason, not lost in the error queue.
+            return new Result(null, $"spec: {e.Message}");
+        }
     }
 
     private async Task<ChainPlan> ParseCoreAsync(ResultsDbContext db, string specJson, CancellationToken ct)
@@ -238,7 +244,7 @@ public sealed partial class ChainSpecParser(OrchestratorOptions options)
     {
         try
         {
-            return DatasetName.Parse(text).ToString();
+            return DatasetName.ParseChecked(text).ToString();
         }
         catch (FormatException e)
         {

@@ -47,5 +47,29 @@ public readonly record struct DatasetName(DatasetKind Kind, string Path)
         return new DatasetName(kind, kind == DatasetKind.Synth ? path.Trim() : path);
     }
 
+    /// <summary>
+    /// <see cref="Parse"/>, then what the name alone can show to be wrong: for <c>synth:</c> its spec
+    /// (<see cref="Synthetic.SyntheticSpec.Parse"/>: keys, values, ranges); directories are not opened. For names
+    /// accepted before anything reads them — the CLI before it submits a chain, the orchestrator's spec parser.
+    /// Throws <see cref="FormatException"/> naming the name and the problem, e.g. "dataset name 'synth:cells=12;x':
+    /// synth spec: cells='12;x'; expected an integer".
+    /// </summary>
+    public static DatasetName ParseChecked(string name)
+    {
+        var parsed = Parse(name);
+        if (parsed.Kind == DatasetKind.Synth)
+        {
+            try
+            {
+                Synthetic.SyntheticSpec.Parse(parsed.Path);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                throw new FormatException($"dataset name '{name}': {e.Message}", e);
+            }
+        }
+        return parsed;
+    }
+
     public override string ToString() => $"{KindKeywords[(int)Kind]}:{Path}";
 }

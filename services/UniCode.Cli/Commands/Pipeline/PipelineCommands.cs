@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using UniCode.Cli.CommandLine;
 using UniCode.Contracts.Chains;
+using UniCode.Data;
 using UniCode.Hosting;
 using UniCode.Messaging;
 using UniCode.Persistence;
@@ -93,6 +94,24 @@ public static class PipelineCommands
         _ => throw new UsageException($"method '{cli}': expected baseline, cmcm, dcid-cmcm or unicode"),
     };
 
+    /// <summary>
+    /// Checks --data as the orchestrator's spec parser will (<see cref="DatasetName.ParseChecked"/>: the kind, and a
+    /// <c>synth:</c> spec's keys and values), so that a malformed name is refused here rather than sent and lost.
+    /// </summary>
+    public static string CheckedDataset(ParsedArgs a)
+    {
+        var data = a.Required("data");
+        try
+        {
+            DatasetName.ParseChecked(data);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"option '--data': {e.Message}");
+        }
+        return data;
+    }
+
     /// <summary>Builds the ChainSpec JSON of one row.</summary>
     public static string SpecJson(ParsedArgs a, string method, string? ablation)
     {
@@ -115,7 +134,7 @@ public static class PipelineCommands
         }
         var spec = new JsonObject
         {
-            ["dataset"] = a.Required("data"),
+            ["dataset"] = CheckedDataset(a),
             ["method"] = ChainMethod(method),
             ["preset"] = a.Required("preset"),
             ["config"] = config,
@@ -129,14 +148,16 @@ public static class PipelineCommands
     private static int Submit(ParsedArgs a, IReadOnlyList<(string Method, string? Ablation)> rows, CancellationToken ct)
     {
         var chains = new List<(Guid Id, string Name)>();
+        // Every row's spec is built — and checked — before anything is sent.
+        var specs = rows.Select(r => (r.Method, r.Ablation, Json: SpecJson(a, r.Method, r.Ablation))).ToList();
         using (var bus = ClientBus.Start())
         {
-            foreach (var (method, ablation) in rows)
+            foreach (var (method, ablation, json) in specs)
             {
                 var name = a.Declares("name") && a.String("name") is { } n && rows.Count == 1 ? n
                     : $"{method}{(ablation is null ? "" : " " + ablation)} on {a.Required("data")}";
                 var id = NewId.NextGuid();
-                bus.SendToOrchestrator(new SubmitChain(id, name, SpecJson(a, method, ablation), a.Flag("force"), DateTimeOffset.UtcNow), ct);
+                bus.SendToOrchestrator(new SubmitChain(id, name, json, a.Flag("force"), DateTimeOffset.UtcNow), ct);
                 Console.WriteLine($"{id}  {name}");
                 chains.Add((id, name));
             }
