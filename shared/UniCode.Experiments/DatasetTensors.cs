@@ -126,6 +126,62 @@ public sealed class DatasetTensors : IDisposable
         TextTokenDim = l.HasText ? l.TextDim : c.TextTokenDim,
     };
 
+    /// <summary>
+    /// What <see cref="Fit(UniCodeConfig, ClipLayout)"/> changed in <paramref name="preset"/> for <paramref name="dataset"/>,
+    /// one notice per input shape that differs (segments; the widths of the pre-trained modalities; the video grid), naming
+    /// the file, the field, the value found and the preset's, e.g. "…/audio_feature.h5: dataset 'avadataset' has audio
+    /// feature width (Da) 127; the preset 'small' is built for 128: the model is fitted to 127 for this run (AudioInputDim
+    /// in its config)". A dataset whose shapes differ from the preset's is accepted, and said so (docs/datasets.md).
+    /// </summary>
+    public static IReadOnlyList<string> FitNotices(UniCodeConfig preset, string presetName, ClipDataset dataset, ModalitySet modalities)
+    {
+        var l = dataset.Layout;
+        var notices = new List<string>();
+        void One(ClipField field, string what, string configField, int found, int expected)
+        {
+            if (found == expected) return;
+            var (file, name) = dataset.FieldSource(field);
+            notices.Add($"{file}: {name} has {what} {found}; the preset '{presetName}' is built for {expected}: the model is fitted to {found} for this run ({configField} in its config)");
+        }
+        One(ClipField.Audio, "segments per clip (T)", nameof(UniCodeConfig.Segments), l.Segments, preset.Segments);
+        if (modalities.HasFlag(ModalitySet.Audio)) One(ClipField.Audio, "audio feature width (Da)", nameof(UniCodeConfig.AudioInputDim), l.AudioDim, preset.AudioInputDim);
+        if (modalities.HasFlag(ModalitySet.Video))
+        {
+            One(ClipField.Video, "video grid side (G)", nameof(UniCodeConfig.VideoGrid), l.VideoGrid, preset.VideoGrid);
+            One(ClipField.Video, "video feature width (Dv)", nameof(UniCodeConfig.VideoInputDim), l.VideoDim, preset.VideoInputDim);
+        }
+        if (modalities.HasFlag(ModalitySet.Text) && l.HasText)
+            One(ClipField.Text, "text token width (Dt)", nameof(UniCodeConfig.TextTokenDim), l.TextDim, preset.TextTokenDim);
+        return notices;
+    }
+
+    /// <summary>
+    /// A pre-training batch no larger than the pre-training split (<paramref name="split"/>; every clip when null): when
+    /// the split holds fewer clips than <c>BatchSize</c>, the batch shrinks to the split's size and <paramref name="notice"/>
+    /// says so — the config returned (stored and hashed for the run) carries the batch size used. When the batch size was
+    /// set explicitly (<paramref name="explicitBy"/> names where, e.g. "--config"), it is kept and a split smaller than it is
+    /// a <see cref="ConfigException"/> naming that option. A split of fewer than 2 clips cannot be pre-trained on (every loss
+    /// contrasts the items of a batch). A split the dataset does not have is left to the reader that asks for it.
+    /// </summary>
+    public static UniCodeConfig FitBatchSize(UniCodeConfig c, ClipDataset dataset, string? split, string? explicitBy, out string? notice)
+    {
+        notice = null;
+        int clips;
+        if (split is null) clips = dataset.Count;
+        else if (dataset.Splits.TryGetValue(split, out var members)) clips = members.Count;
+        else return c;
+        if (clips >= c.BatchSize) return c;
+        var what = split is null ? $"{dataset.Name} has {clips} clips" : $"the pre-training split '{split}' of {dataset.Name} has {clips} clips";
+        if (explicitBy is not null)
+            throw new ConfigException(nameof(UniCodeConfig.BatchSize), c.BatchSize,
+                $"at most {clips}: {what} (the batch size was set by {explicitBy}; leave it unset and it shrinks to the split's size)");
+        if (clips < 2)
+            throw new DatasetFormatException(dataset.Name,
+                $"{(split is null ? "holds" : $"pre-training split '{split}' holds")} {clips} clip{(clips == 1 ? "" : "s")}; expected at least 2 (a pre-training batch contrasts at least 2 clips)");
+        notice = $"{what}, fewer than one batch ({nameof(UniCodeConfig.BatchSize)}={c.BatchSize}): the batch size shrinks to {clips} for this run (recorded in its config)";
+        return c with { BatchSize = clips };
+    }
+
     public void Dispose()
     {
         foreach (var t in Features.Values) t.Dispose();

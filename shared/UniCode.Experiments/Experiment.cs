@@ -73,15 +73,45 @@ public sealed record ExperimentSpec
     public bool SemanticProbe { get; init; }
 
     /// <summary>The model config this spec trains, fitted to the dataset's shapes.</summary>
-    public UniCodeConfig Config(DatasetTensors data)
+    public UniCodeConfig Config(DatasetTensors data) => Config(data, out _);
+
+    /// <summary>
+    /// The model config this spec trains, fitted to the dataset: its input shapes (segments, feature widths, grid)
+    /// are the dataset's, and a pre-training split smaller than the batch size shrinks the batch to it unless
+    /// <see cref="ConfigOverrides"/> sets <c>batchSize</c> (then that is an error naming it). <paramref name="notices"/>
+    /// says what the fitting changed from the preset (<see cref="DatasetTensors.FitNotices"/>: not for <c>synth:</c>,
+    /// whose widths are its spec's own keys; <see cref="DatasetTensors.FitBatchSize"/>), for the user to see.
+    /// </summary>
+    public UniCodeConfig Config(DatasetTensors data, out IReadOnlyList<string> notices)
     {
-        var c = data.Fit(UniCodeConfig.Preset(Preset)).WithMethod(Method);
+        var preset = UniCodeConfig.Preset(Preset);
+        var c = data.Fit(preset).WithMethod(Method);
         c = Ablation.Apply(c) with { Modalities = Modalities, Seed = Seed };
         if (PretrainEpochs is { } e) c = c with { Epochs = e };
         if (CodebookSize is { } l) c = c with { CodebookSize = l };
         if (Precision is { } p) c = c with { Precision = p };
         if (ConfigOverrides is { } json) c = Merge(c, json);
+        var list = DatasetName.Parse(data.Dataset.Name).Kind == DatasetKind.Synth
+            ? new List<string>()
+            : DatasetTensors.FitNotices(preset, Preset, data.Dataset, Modalities).ToList();
+        c = DatasetTensors.FitBatchSize(c, data.Dataset, PretrainSplit, SetsBatchSize(ConfigOverrides) ? "--config (batchSize)" : null, out var batch);
+        if (batch is not null) list.Add(batch);
+        notices = list;
         return c.Validate();
+    }
+
+    /// <summary>True when the config overrides name <c>batchSize</c> (the user chose the batch size).</summary>
+    private static bool SetsBatchSize(string? overrides)
+    {
+        if (overrides is null) return false;
+        try
+        {
+            return System.Text.Json.Nodes.JsonNode.Parse(overrides) is System.Text.Json.Nodes.JsonObject o && o.ContainsKey("batchSize");   // config JSON is camelCase, case-sensitive
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;   // Merge has refused it already
+        }
     }
 
     private static UniCodeConfig Merge(UniCodeConfig c, string overrides)
@@ -133,7 +163,11 @@ public sealed record ExperimentResult
 }
 
 /// <summary>Progress of a running experiment, for a CLI or a job's progress events.</summary>
-public sealed record ExperimentProgress(string Phase, string Message, double Fraction);
+public sealed record ExperimentProgress(string Phase, string Message, double Fraction)
+{
+    /// <summary>The phase of a one-off message to show the user as it is (e.g. what fitting the config to the dataset changed), not a progress step.</summary>
+    public const string Notice = "notice";
+}
 
 /// <summary>
 /// Runs one experiment in process: load the dataset, pre-train (or resume), freeze the encoder, train
@@ -154,7 +188,8 @@ public static class Experiment
     public static ExperimentResult Run(ExperimentSpec spec, DatasetTensors data, Action<ExperimentProgress>? progress = null,
         CancellationToken ct = default, Action<UniCodeModel>? inspect = null)
     {
-        var config = spec.Config(data);
+        var config = spec.Config(data, out var notices);
+        foreach (var notice in notices) progress?.Invoke(new ExperimentProgress(ExperimentProgress.Notice, notice, 0));
         var device = DeviceSelector.Select(spec.Device);
         var temporary = spec.CheckpointDirectory is null;
         var dir = spec.CheckpointDirectory ?? Directory.CreateTempSubdirectory("unicode-run-").FullName;

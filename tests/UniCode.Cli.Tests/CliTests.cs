@@ -174,6 +174,44 @@ public sealed class CliTests : IDisposable
         Assert.Equal(output.Trim(), File.ReadAllText(outFile).Trim());
     }
 
+    /// <summary>A 12-clip AVE directory (train 8, val 2, test 2) with widths other than the preset's (audio 8, grid 5, video 4).</summary>
+    private string SmallAve()
+    {
+        var outDir = Path.Combine(dir, "ave12");
+        var (code, _, err) = Unicode("synth", "--out", outDir, "--seed", "4", "--spec", "clips=12,classes=3,audio=8,video=4,grid=5,text=0");
+        Assert.True(code == 0, err);
+        return outDir;
+    }
+
+    [Fact]
+    public void A_small_dataset_runs_with_the_batch_shrunk_to_its_training_split_and_says_so()
+    {
+        var ave = SmallAve();
+        var json = Path.Combine(dir, "small.json");
+        var (code, _, err) = Unicode("run", "--data", "ave:" + ave, "--pretrain-epochs", "1", "--downstream-epochs", "1", "--json", json);
+        Assert.True(code == 0, err);
+        Assert.Contains($"notice: the pre-training split 'train' of ave:{ave} has 8 clips, fewer than one batch (BatchSize=32): the batch size shrinks to 8 for this run (recorded in its config)", err);
+        // a width other than the preset's is accepted, the model fitted to it, and said so with the file, the field, both widths
+        Assert.Contains($"notice: {Path.Combine(ave, "audio_feature.h5")}: dataset 'avadataset' has audio feature width (Da) 8; the preset 'small' is built for 128: the model is fitted to 8 for this run (AudioInputDim in its config)", err);
+        Assert.Contains($"notice: {Path.Combine(ave, "visual_feature.h5")}: dataset 'avadataset' has video feature width (Dv) 4; the preset 'small' is built for 512", err);
+        Assert.Contains($"notice: {Path.Combine(ave, "visual_feature.h5")}: dataset 'avadataset' has video grid side (G) 5; the preset 'small' is built for 7", err);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        using var config = JsonDocument.Parse(doc.RootElement.GetProperty("config_json").GetString()!);
+        Assert.Equal(8, config.RootElement.GetProperty("batchSize").GetInt32());   // the batch size used is the one stored and hashed
+        Assert.Equal((8, 4, 5), (config.RootElement.GetProperty("audioInputDim").GetInt32(), config.RootElement.GetProperty("videoInputDim").GetInt32(),
+            config.RootElement.GetProperty("videoGrid").GetInt32()));
+    }
+
+    [Fact]
+    public void An_explicit_batch_size_larger_than_the_training_split_is_an_error_that_names_the_option()
+    {
+        var ave = SmallAve();
+        var (code, _, err) = Unicode("run", "--data", "ave:" + ave, "--pretrain-epochs", "1", "--downstream-epochs", "1", "--config", """{"batchSize": 16}""");
+        Assert.Equal(1, code);
+        Assert.Contains($"unicode run: error: config field 'BatchSize' = 16: expected at most 8: the pre-training split 'train' of ave:{ave} has 8 clips (the batch size was set by --config (batchSize); leave it unset and it shrinks to the split's size)", err);
+        Assert.DoesNotContain("   at ", err);
+    }
+
     [Theory]
     [InlineData("synth:cells=12;x", "option '--data': dataset name 'synth:cells=12;x': synth spec: cells='12;x'; expected an integer")]
     [InlineData("synth:cells=12`id`", "option '--data': dataset name 'synth:cells=12`id`': synth spec: cells='12`id`'; expected an integer")]

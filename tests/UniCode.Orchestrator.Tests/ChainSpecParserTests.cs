@@ -115,12 +115,27 @@ public sealed class ChainSpecParserTests(ServerFixture servers) : IAsyncLifetime
     [InlineData("""{"dataset": "synth:cells=12`id`", "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.dataset: dataset name 'synth:cells=12`id`': synth spec: cells='12`id`'; expected an integer")]
     [InlineData("""{"dataset": "synth:clips=2", "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.dataset: dataset name 'synth:clips=2': synth spec: clips=2; expected at least 3 (one per split)")]
     [InlineData("""{"dataset": "ave:/d", "tasks": [{"task": "ave", "directions": ["v2a"], "dataset": "synth:x=1"}]}""", "spec.tasks[0].dataset: dataset name 'synth:x=1': synth spec 'x=1': unknown key 'x'; expected one of seed, clips, classes, segments, audio, grid, video, text, proto, signal, style, noise, jitter, distractors, distractor_rate, min_len, max_len, cells, offset, rectify, train, val")]
+    [InlineData("""{"dataset": "synth:clips=12,classes=3,audio=8,video=4,grid=5,text=0", "preset": "small", "config": {"batchSize": 16}, "tasks": [{"task": "ave", "directions": ["v2a"]}]}""",
+        "spec.config.batchSize: config field 'BatchSize' = 16: expected at most 8: the pre-training split 'train' of synth:seed=7,clips=12,classes=3,segments=10,audio=8,grid=5,video=4,text=0,proto=16,signal=1,style=2,noise=0.5,jitter=0.3,distractors=8,distractor_rate=0.5,min_len=2,max_len=10,cells=3,offset=0,rectify=0,train=0.7,val=0.15 has 8 clips (the batch size was set by spec.config.batchSize; leave it unset and it shrinks to the split's size)")]
     public async Task Invalid_specs_are_explained_by_field(string spec, string reason)
     {
         var result = await ParseAsync(spec);
 
         Assert.Null(result.Plan);
         Assert.Equal(reason, result.Error);
+    }
+
+    [Fact]
+    public async Task A_training_split_smaller_than_the_presets_batch_shrinks_the_batch_in_the_plan()
+    {
+        const string twelve = "synth:clips=12,classes=3,audio=8,video=4,grid=5,text=0";   // train 8, val 2, test 2
+        var plan = (await ParseAsync($$"""{"dataset": "{{twelve}}", "preset": "small", "tasks": [{"task": "ave", "directions": ["v2a"]}]}""")).Plan!;
+        var expected = ChainProcessManagerTests.Fitted(UniCodeConfig.Small, twelve) with { BatchSize = 8, Seed = UniCodeConfig.Small.Seed };
+        Assert.Equal(expected.ToCanonicalJson(), plan.Lineages.Single().ConfigJson);   // the batch size the trainer will use is the one keyed and stored
+
+        // a batch the spec chose, and that fits, is kept
+        var chosen = (await ParseAsync($$"""{"dataset": "{{twelve}}", "preset": "small", "config": {"batchSize": 4}, "tasks": [{"task": "ave", "directions": ["v2a"]}]}""")).Plan!;
+        Assert.Equal(4, UniCodeConfig.FromJson(chosen.Lineages.Single().ConfigJson!).BatchSize);
     }
 
     [Fact]

@@ -17,6 +17,14 @@ public sealed class ProgressPrinter(string prefix)
 
     public void Report(ExperimentProgress p)
     {
+        if (p.Phase == ExperimentProgress.Notice)
+        {
+            // a message to read, not a step: its own line, kept
+            if (barOpen) Console.Error.WriteLine();
+            barOpen = false;
+            Console.Error.WriteLine($"{prefix}notice: {p.Message}");
+            return;
+        }
         var t = clock.Elapsed.TotalSeconds;
         var phaseChanged = p.Phase != lastPhase;
         if (terminal)

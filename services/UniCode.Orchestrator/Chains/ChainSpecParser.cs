@@ -117,43 +117,62 @@ public sealed partial class ChainSpecParser(OrchestratorOptions options)
         var preset = OptionalString(root, "preset", "spec.preset") ?? "paper";
         if (!UniCodeConfig.Presets.TryGetValue(preset, out var config))
             throw new SpecException($"spec.preset: '{preset}' is not a preset; expected one of {string.Join(", ", UniCodeConfig.Presets.Keys)}");
-        config = FitToDataset(config, dataset);
+        using var data = OpenForFitting(dataset);
+        if (data is not null) config = DatasetTensors.Fit(config, data.Layout);
         if (OptionalString(root, "method", "spec.method") is { } methodText)
         {
             var name = Enum.GetNames<Method>().FirstOrDefault(n => n.Equals(methodText, StringComparison.OrdinalIgnoreCase))
                 ?? throw new SpecException($"spec.method: '{methodText}' is not a method; expected one of {string.Join(", ", Enum.GetNames<Method>().Select(JsonNamingPolicy.CamelCase.ConvertName))}");
             config = config.WithMethod(Enum.Parse<Method>(name));
         }
-        if (!root.TryGetProperty("config", out var overrides) || overrides.ValueKind == JsonValueKind.Null) return config.Validate();
-        if (overrides.ValueKind != JsonValueKind.Object)
-            throw new SpecException($"spec.config: a JSON {Kind(overrides)}; expected an object of UniCodeConfig fields (camelCase), e.g. {{\"epochs\": 2}}");
-        // The spec's fields override the preset and the method's switches, one by one.
-        var merged = JsonNode.Parse(config.ToCanonicalJson())!.AsObject();
-        foreach (var p in overrides.EnumerateObject()) merged[p.Name] = JsonNode.Parse(p.Value.GetRawText());
+        var hasOverrides = root.TryGetProperty("config", out var overrides) && overrides.ValueKind != JsonValueKind.Null;
+        if (hasOverrides)
+        {
+            if (overrides.ValueKind != JsonValueKind.Object)
+                throw new SpecException($"spec.config: a JSON {Kind(overrides)}; expected an object of UniCodeConfig fields (camelCase), e.g. {{\"epochs\": 2}}");
+            // The spec's fields override the preset and the method's switches, one by one.
+            var merged = JsonNode.Parse(config.ToCanonicalJson())!.AsObject();
+            foreach (var p in overrides.EnumerateObject()) merged[p.Name] = JsonNode.Parse(p.Value.GetRawText());
+            try
+            {
+                config = UniCodeConfig.FromJson(merged.ToJsonString(), "spec.config");
+            }
+            catch (ConfigException e)
+            {
+                throw new SpecException($"spec.config: {e.Message}");
+            }
+        }
+        if (data is null) return config.Validate();
+        // As the trainer pre-trains (the train split, else every clip): a smaller split shrinks the batch to it, unless the spec chose one.
+        var explicitBatch = hasOverrides && overrides.TryGetProperty("batchSize", out _);
         try
         {
-            return UniCodeConfig.FromJson(merged.ToJsonString(), "spec.config");
+            return DatasetTensors.FitBatchSize(config, data, data.Splits.ContainsKey("train") ? "train" : null,
+                explicitBatch ? "spec.config.batchSize" : null, out _).Validate();
         }
         catch (ConfigException e)
         {
-            throw new SpecException($"spec.config: {e.Message}");
+            throw new SpecException($"spec.config.batchSize: {e.Message}");
+        }
+        catch (DatasetFormatException e)
+        {
+            throw new SpecException($"spec.dataset: {e.Message}");
         }
     }
 
     /// <summary>
-    /// The model's input shapes are the dataset's (segments, feature widths, video grid), as the trainer
-    /// requires; the spec's config may still override them. A dataset that cannot be opened here is
-    /// left as the preset says and the trainer reports it.
+    /// The dataset, opened to fit the config to it: the model's input shapes are the dataset's (segments, feature
+    /// widths, video grid), as the trainer requires (the spec's config may still override them), and its pre-training
+    /// batch no larger than its training split. A dataset that cannot be opened here gives null: the config is left as
+    /// the preset says and the trainer reports the dataset.
     /// </summary>
-    private static UniCodeConfig FitToDataset(UniCodeConfig config, string dataset)
+    private static ClipDataset? OpenForFitting(string dataset)
     {
-        ClipDataset data;
-        try { data = DatasetOpener.Open(dataset); }
+        try { return DatasetOpener.Open(dataset); }
         catch (Exception e) when (e is IOException or FormatException or ArgumentException or DatasetFormatException or UnauthorizedAccessException)
         {
-            return config;
+            return null;
         }
-        using (data) return DatasetTensors.Fit(config, data.Layout);
     }
 
     private static List<long>? Seeds(JsonElement root)

@@ -68,6 +68,13 @@ public abstract class ClipDataset : IDisposable
         return ClipIdCore(clip);
     }
 
+    /// <summary>
+    /// Where a field's values come from, for messages about the dataset as a whole: (file, field), e.g.
+    /// ("/d/audio_feature.h5", "dataset 'avadataset'"); for per-clip files (zips), those of the first clip.
+    /// <see cref="ClipField.Text"/> only when <see cref="ClipLayout.HasText"/>.
+    /// </summary>
+    public (string File, string Field) FieldSource(ClipField field) => Source(field, 0, LabelTrack.Clip);
+
     /// <summary>The indices of a split; throws <see cref="KeyNotFoundException"/> listing the splits there are.</summary>
     public int[] Split(string name) =>
         Splits.TryGetValue(name, out var indices)
