@@ -156,7 +156,7 @@ public sealed class PreprocessingServiceTests(ServerFixture servers) : IDisposab
         File.Copy(Path.Combine(other, AveDataset.VideoFile), Path.Combine(ave, AveDataset.VideoFile), overwrite: true);
 
         Assert.Equal(
-            $"{Path.Combine(ave, AveDataset.VideoFile)}: dataset 'avadataset' has shape [10,4,2,2,5]; expected [12,4,G,G,Dv]",
+            $"{Path.Combine(ave, AveDataset.VideoFile)}: dataset 'avadataset' has 10 clips (N, shape [10,4,2,2,5]) but {Path.Combine(ave, AveDataset.AudioFile)} dataset 'avadataset' has 12 (shape [12,4,6]); expected the same N in both files",
             await RejectedAsync(host, "ave:" + ave));
         Assert.Equal(
             $"{Path.Combine(_dir, "missing")}: directory not found; expected audio.npy, video.npy, labels.npy (+ optional text.npy, splits.json)",
