@@ -87,7 +87,8 @@ public sealed record ExperimentSpec
         var preset = UniCodeConfig.Preset(Preset);
         var c = data.Fit(preset).WithMethod(Method);
         c = Ablation.Apply(c) with { Modalities = Modalities, Seed = Seed };
-        if (PretrainEpochs is { } e) c = c with { Epochs = e };
+        // Epochs given explicitly are exactly that many epochs: the minimum-steps rule is off.
+        if (PretrainEpochs is { } e) c = c with { Epochs = e, PretrainMinSteps = 0 };
         if (CodebookSize is { } l) c = c with { CodebookSize = l };
         if (Precision is { } p) c = c with { Precision = p };
         if (ConfigOverrides is { } json) c = Merge(c, json);

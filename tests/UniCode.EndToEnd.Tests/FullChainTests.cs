@@ -100,7 +100,7 @@ public sealed class FullChainTests(ServerFixture servers, ITestOutputHelper outp
             Preset = "small",
             Config = JsonSerializer.SerializeToElement(new
             {
-                epochs = 1, codeDim = 16, trmFeedForwardDim = 32, codebookSize = 16,
+                epochs = 1, pretrainMinSteps = 0, codeDim = 16, trmFeedForwardDim = 32, codebookSize = 16,
                 videoSpecificWidth = 8, videoSpecificMidWidth = 8, videoClubHiddenDim = 8, videoClubFeatureDim = 8,
                 audioSpecificDim = 16, clubHiddenDim = 16, cpcHiddenDim = 16,
                 videoPoolerGateDim = 4, videoPoolerAttentionDim = 8, batchSize = 16, clubEstimatorSteps = 1,

@@ -14,7 +14,7 @@ public static class ExperimentOptions
         new("preset", "model size: small (CPU), reduced, paper", "small", Value: "NAME"),
         new("modalities", "modalities to pre-train: av, at, vt, avt", "av", Value: "SET"),
         new("task", "downstream protocol: ave (classification), avvp (localization), retrieval (X→audio)", "ave", Value: "TASK"),
-        new("pretrain-epochs", "pre-training epochs (default: the preset's)", Value: "N"),
+        new("pretrain-epochs", "pre-training epochs, exactly (default: the preset's, lengthened to at least 500 optimiser steps)", Value: "N"),
         new("downstream-epochs", "downstream head epochs, exactly (default: the protocol's, 30 for ave, 50 for avvp, lengthened to at least 1,260 optimiser steps under held-out)", Value: "N"),
         new("codebook-size", "codes in the shared codebook (default: the preset's)", Value: "L"),
         new("precision", "float32 or float64 (the reference runs float64)", Value: "TYPE"),

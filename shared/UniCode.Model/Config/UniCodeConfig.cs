@@ -150,6 +150,15 @@ public sealed record UniCodeConfig
     public double GradientClip { get; init; } = 0.5;
     public int BatchSize { get; init; } = 80;
     public int Epochs { get; init; } = 6;
+    /// <summary>
+    /// Pre-training runs at least this many optimiser steps: when <see cref="Epochs"/> epochs of the data give fewer,
+    /// it runs the fewest whole epochs that reach it (<see cref="PretrainEpochsFor"/>). 500 is one epoch of the
+    /// reference's own data at its batch size (40K clips / 80), so on the reference's settings (3,000 steps) it
+    /// changes nothing; a 480-clip dataset at batch 32 would otherwise get 90 steps, in which the encoders learn
+    /// next to nothing (docs/results.md, "Issue 9"). 0 = epochs only (the reference). An explicit epoch count
+    /// (<c>--pretrain-epochs</c>) sets it to 0.
+    /// </summary>
+    public int PretrainMinSteps { get; init; } = 500;
     public TrainingLoop Loop { get; init; } = TrainingLoop.Head;
     public Precision Precision { get; init; } = Precision.Float32;
     public long Seed { get; init; } = 43;
@@ -210,6 +219,16 @@ public sealed record UniCodeConfig
         InputNormalization = InputNormalization.None,
         CodebookInit = CodebookInit.Uniform,
     };
+
+    /// <summary>
+    /// Epochs a pre-training of <paramref name="stepsPerEpoch"/> steps an epoch runs: <see cref="Epochs"/>, or the
+    /// fewest whole epochs that reach <see cref="PretrainMinSteps"/> steps when that is more.
+    /// </summary>
+    public int PretrainEpochsFor(int stepsPerEpoch)
+    {
+        if (stepsPerEpoch < 1) throw new ArgumentOutOfRangeException(nameof(stepsPerEpoch), stepsPerEpoch, "expected at least one step an epoch");
+        return PretrainMinSteps <= 0 ? Epochs : Math.Max(Epochs, (PretrainMinSteps + stepsPerEpoch - 1) / stepsPerEpoch);
+    }
 
     /// <summary>Sets the switches of one of the paper's methods (Table 1) on this config.</summary>
     public UniCodeConfig WithMethod(Method method) => method switch
@@ -293,6 +312,7 @@ public sealed record UniCodeConfig
         Positive(nameof(GradientClip), GradientClip);
         if (BatchSize < 2) throw new ConfigException(nameof(BatchSize), BatchSize, "at least 2 (CMCM, CLUB and Cross-CPC contrast batch items)");
         Positive(nameof(Epochs), Epochs);
+        if (PretrainMinSteps < 0) throw new ConfigException(nameof(PretrainMinSteps), PretrainMinSteps, "a number of optimiser steps ≥ 0 (0 = epochs only)");
         if (!Enum.IsDefined(InputNormalization)) throw new ConfigException(nameof(InputNormalization), InputNormalization, string.Join(" or ", Enum.GetNames<InputNormalization>()));
         if (!Enum.IsDefined(CodebookInit)) throw new ConfigException(nameof(CodebookInit), CodebookInit, string.Join(" or ", Enum.GetNames<CodebookInit>()));
         if (!Enum.IsDefined(EmaForm)) throw new ConfigException(nameof(EmaForm), EmaForm, string.Join(" or ", Enum.GetNames<EmaForm>()));

@@ -9,7 +9,7 @@ namespace UniCode.Model.Training;
 /// <summary>How a pre-training run is driven; the model's hyper-parameters live in the config.</summary>
 public sealed record PretrainOptions
 {
-    /// <summary>Epochs to train (default: the config's).</summary>
+    /// <summary>Epochs to train (default: the config's, lengthened to its <see cref="Config.UniCodeConfig.PretrainMinSteps"/>).</summary>
     public int? Epochs { get; init; }
     /// <summary>Stop after this many steps in all (e.g. for benchmarks and tests).</summary>
     public long? MaxSteps { get; init; }
@@ -61,7 +61,7 @@ public static class PretrainLoop
         if (data.Count < batchSize)
             throw new ArgumentException($"the dataset has {data.Count} clips, fewer than one batch ({nameof(c.BatchSize)}={batchSize})");
         var stepsPerEpoch = data.Count / batchSize;   // the last partial batch is dropped
-        var epochs = options.Epochs ?? c.Epochs;
+        var epochs = options.Epochs ?? c.PretrainEpochsFor(stepsPerEpoch);
         var total = (long)stepsPerEpoch * epochs;
         if (options.MaxSteps is { } max) total = Math.Min(total, max);
 

@@ -149,6 +149,7 @@ public sealed class JobWorld : IAsyncDisposable
         ResetAfterForwards = 30,
         ResetActiveWindow = 10,
         Epochs = epochs,
+        PretrainMinSteps = 0,
         Seed = seed,
     };
 

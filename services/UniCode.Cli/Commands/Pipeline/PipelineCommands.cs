@@ -30,7 +30,7 @@ public static class PipelineCommands
         new("seeds", "comma-separated seeds (one lineage each)", "1", Value: "LIST"),
         new("tasks", "downstream tasks with directions, e.g. ave:v2a,a2v or ave:v2a,a2v;avvp:v2a", "ave:v2a,a2v", Value: "SPEC"),
         new("protocol", "held-out (default) or reference", "held-out", Value: "NAME"),
-        new("pretrain-epochs", "pre-training epochs (default: the preset's)", Value: "N"),
+        new("pretrain-epochs", "pre-training epochs, exactly (default: the preset's, lengthened to at least 500 optimiser steps)", Value: "N"),
         new("downstream-epochs", "head epochs, exactly (default: the protocol's, lengthened to at least 1,260 steps under held-out)", Value: "N"),
         new("config", "JSON object of extra model config fields", Value: "JSON"),
         new("force", "run every step even if its result exists", Flag: true),
@@ -116,7 +116,11 @@ public static class PipelineCommands
     public static string SpecJson(ParsedArgs a, string method, string? ablation)
     {
         var config = a.String("config") is { } c ? JsonNode.Parse(c)?.AsObject() ?? throw new UsageException("option '--config': expected a JSON object") : new JsonObject();
-        if (a.Int("pretrain-epochs") is { } e) config["epochs"] = e;
+        if (a.Int("pretrain-epochs") is { } e)
+        {
+            config["epochs"] = e;
+            config["pretrainMinSteps"] = 0;   // an explicit epoch count is exactly that many epochs
+        }
         if (ablation is not null)
         {
             if (!AblationFields.TryGetValue(ablation, out var field)) throw new UsageException($"ablation '{ablation}': expected one of {string.Join(", ", AblationFields.Keys)}");
