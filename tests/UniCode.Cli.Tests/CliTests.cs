@@ -107,6 +107,12 @@ public sealed class CliTests : IDisposable
         Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("config_hash").GetString()!);
         Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("dataset_hash").GetString()!);
         Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("checkpoint_sha256").GetString()!);
+        // --pretrain-epochs 1 is exactly one epoch: the minimum-steps rule is off in the recorded config.
+        using (var config = JsonDocument.Parse(root.GetProperty("config_json").GetString()!))
+        {
+            Assert.Equal(1, config.RootElement.GetProperty("epochs").GetInt32());
+            Assert.Equal(0, config.RootElement.GetProperty("pretrainMinSteps").GetInt32());
+        }
         // The learning check: the raw-feature probe per modality, code statistics per modality, the verdict.
         var learning = root.GetProperty("learning");
         Assert.Equal(new[] { "a2a", "v2v" }, learning.GetProperty("probes").EnumerateArray().Select(p => p.GetProperty("direction").GetString()!).Order().ToArray());

@@ -27,6 +27,19 @@ public class UniCodeConfigTests
     }
 
     [Fact]
+    public void Pretraining_is_lengthened_to_the_minimum_steps_in_whole_epochs_and_never_shortened()
+    {
+        // The reference's own data: 40K clips at batch 80 = 500 steps an epoch, 6 epochs: the minimum changes nothing.
+        Assert.Equal(6, UniCodeConfig.Paper.PretrainEpochsFor(500));
+        // 480 clips at batch 32 = 15 steps an epoch: 6 epochs would be 90 steps; ⌈500 / 15⌉ = 34 epochs = 510 steps.
+        Assert.Equal(34, UniCodeConfig.Small.PretrainEpochsFor(15));
+        Assert.Equal(6, (UniCodeConfig.Small with { PretrainMinSteps = 0 }).PretrainEpochsFor(15));   // the reference: epochs only
+        Assert.Equal(500, (UniCodeConfig.Small with { PretrainMinSteps = 500 }).PretrainEpochsFor(1));
+        var e = Assert.Throws<ConfigException>(() => (UniCodeConfig.Small with { PretrainMinSteps = -1 }).Validate());
+        Assert.Contains("PretrainMinSteps", e.Message);
+    }
+
+    [Fact]
     public void A_bad_field_is_named_with_its_value_and_what_is_expected()
     {
         var e = Assert.Throws<ConfigException>(() => (UniCodeConfig.Small with { TrmHeads = 5 }).Validate());

@@ -73,6 +73,18 @@ public class PretrainerTests
         Assert.Equal(v[0], terms, 4);
     }
 
+    [Fact]
+    public void The_loop_runs_the_configs_minimum_steps_unless_told_the_epochs()
+    {
+        // 40 clips at batch 16: 2 steps an epoch (the partial batch is dropped); 1 epoch, at least 7 steps → 4 epochs = 8 steps.
+        var c = ToyData.TinyConfig(Method.Baseline) with { Epochs = 1, PretrainMinSteps = 7 };
+        using var data = ToyData.AudioVisual(c, 40, 4, seed: 3);
+        using (var t = new Pretrainer(c, CPU))
+            Assert.Equal(8, PretrainLoop.Run(t, data, new PretrainOptions { Resume = false }).Steps);
+        using (var t = new Pretrainer(c, CPU))
+            Assert.Equal(2, PretrainLoop.Run(t, data, new PretrainOptions { Epochs = 1, Resume = false }).Steps);
+    }
+
     /// <summary>Trains for 300 steps and returns, per 20-step window, the reconstruction loss and the share of used codes that both modalities chose.</summary>
     private static (List<double> Recon, List<double> Shared, List<int> SharedCodes) Pretrain(Method method)
     {
