@@ -4,6 +4,7 @@
 # .local-services/connection.env unless UNICODE_* are already set).
 #
 #   infra/services.sh start [SERVICE…]     # default: every service; logs in .local-services/logs/
+#                                          # (NAME-N.log; a restart keeps the previous ones as NAME-N.log.1 … .5)
 #   infra/services.sh stop  [SERVICE…]     # stops only the processes this script started (pid files)
 #   infra/services.sh status               # one line per service: running/stopped + `health` output
 #
@@ -34,11 +35,25 @@ dll() {
   echo "$f"
 }
 
+# The log of a service that is started again (after a crash, say) is kept: NAME.log becomes NAME.log.1, the
+# older ones shift up to NAME.log.$LOG_GENERATIONS and the oldest goes. The new process writes a new NAME.log,
+# so "Bus started" in it (wait_ready) is always the new process's.
+LOG_GENERATIONS=${SERVICE_LOG_GENERATIONS:-5}
+rotate_log() {
+  local f=$1 i
+  [ -s "$f" ] || return 0
+  for (( i = LOG_GENERATIONS - 1; i >= 1; i-- )); do
+    [ -f "$f.$i" ] && mv -f "$f.$i" "$f.$(( i + 1 ))"
+  done
+  mv -f "$f" "$f.1"
+}
+
 start() {
-  local s=$1 pidf=$STATE/pids/$1-$INSTANCE.pid
+  local s=$1 pidf=$STATE/pids/$1-$INSTANCE.pid logf=$STATE/logs/$1-$INSTANCE.log
   if alive "$(cat "$pidf" 2>/dev/null || true)"; then log "$s #$INSTANCE already running (pid $(cat "$pidf"))"; return; fi
   local d; d=$(dll "$s")
-  setsid nohup dotnet "$d" >"$STATE/logs/$s-$INSTANCE.log" 2>&1 </dev/null &
+  rotate_log "$logf"
+  setsid nohup dotnet "$d" >"$logf" 2>&1 </dev/null &
   echo $! >"$pidf"
   log "$s #$INSTANCE started (pid $!, log $STATE/logs/$s-$INSTANCE.log)"
 }
