@@ -113,6 +113,22 @@ rmq_env() {
   export ERL_EPMD_ADDRESS=127.0.0.1
 }
 
+# The pid of the epmd this state dir started: the one in epmd.pid when it is still an epmd, else an epmd
+# process whose environment has this state dir's RABBITMQ_MNESIA_BASE (rmq_env: every epmd started from here,
+# ours or one erl spawned, by this version or an earlier one). Fails when there is none.
+is_epmd() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = epmd ]; }
+our_epmd() {
+  local p
+  p=$(cat "$RMQ_DIR/epmd.pid" 2>/dev/null || true)
+  if [ -n "$p" ] && alive "$p" && is_epmd "$p"; then echo "$p"; return 0; fi
+  for p in $(pgrep -x epmd || true); do
+    if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -xF "RABBITMQ_MNESIA_BASE=$RMQ_DIR/mnesia" >/dev/null; then
+      echo "$p"; return 0
+    fi
+  done
+  return 1
+}
+
 amqp_ready() {   # the broker answers the AMQP 0-9-1 protocol header with a Connection.Start frame (0x01)
   local b
   b=$(timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$RMQ_PORT; printf 'AMQP\x00\x00\x09\x01' >&3; head -c 1 <&3" 2>/dev/null | od -An -tx1 | tr -d ' \n') || true
@@ -165,13 +181,18 @@ EOF
 
   rmq_env
   # epmd (Erlang port mapper, 4369) outlives the broker if erl starts it as a daemon;
-  # start our own foreground copy so the stop script can end it by PID.
+  # start our own foreground copy so the stop script can end it by PID (or, should epmd.pid be gone, find it
+  # by its environment: our_epmd). An epmd already running keeps its pid file when it is ours (the broker
+  # alone is restarted); someone else's is shared, never stopped.
+  local epmd
   if ! port_open 4369; then
     setsid nohup /usr/bin/epmd -address 127.0.0.1 >"$RMQ_DIR/log/epmd.out" 2>&1 </dev/null 9>&- &
     echo $! > "$RMQ_DIR/epmd.pid"
     for _ in $(seq 1 50); do port_open 4369 && break; sleep 0.1; done
+  elif epmd=$(our_epmd); then
+    echo "$epmd" > "$RMQ_DIR/epmd.pid"
   else
-    rm -f "$RMQ_DIR/epmd.pid"          # someone else's epmd: share it, never stop it
+    rm -f "$RMQ_DIR/epmd.pid"
   fi
   rm -f "$RMQ_DIR/rabbit.pid"
   # run the broker directly (not /usr/sbin/rabbitmq-server, which su's to the 'rabbitmq' user

@@ -36,16 +36,26 @@ else
 fi
 alive "$shpid" && kill "$shpid" 2>/dev/null
 rm -f "$RMQ_DIR/rabbit.pid" "$RMQ_DIR/server.shpid"
-# ---- epmd: only the one local-services.sh started, and only when no other node uses it
-epmd=$(cat "$RMQ_DIR/epmd.pid" 2>/dev/null || true)
-if alive "$epmd"; then
-  if /usr/bin/epmd -names 2>/dev/null | grep -q '^name '; then
+# ---- epmd: only the ones local-services.sh started, and only when no other node uses them. Found by
+#      epmd.pid, and by what they are when that file is gone: an epmd process whose environment has this
+#      state dir's RABBITMQ_MNESIA_BASE (local-services.sh sets it for the broker and every epmd it starts).
+is_epmd() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = epmd ]; }
+ours=()
+p=$(cat "$RMQ_DIR/epmd.pid" 2>/dev/null || true)
+if [ -n "$p" ] && alive "$p" && is_epmd "$p"; then ours+=("$p"); fi
+for p in $(pgrep -x epmd || true); do
+  [ "${ours[0]:-}" = "$p" ] && continue
+  if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -xF "RABBITMQ_MNESIA_BASE=$RMQ_DIR/mnesia" >/dev/null; then ours+=("$p"); fi
+done
+for epmd in "${ours[@]}"; do
+  if /usr/bin/epmd -names 2>/dev/null | grep '^name ' >/dev/null; then
     log "epmd pid $epmd still has registered nodes: left running"
   else
     kill "$epmd" 2>/dev/null; wait_gone "$epmd" 25 || kill -9 "$epmd" 2>/dev/null
-    rm -f "$RMQ_DIR/epmd.pid"; log "epmd (pid $epmd) stopped"
+    log "epmd (pid $epmd) stopped"
   fi
-fi
+done
+alive "$(cat "$RMQ_DIR/epmd.pid" 2>/dev/null || true)" || rm -f "$RMQ_DIR/epmd.pid"
 
 # ---- postgresql: pg_ctl stop -m fast as the cluster owner
 as_pg_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
