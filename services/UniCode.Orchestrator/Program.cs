@@ -19,13 +19,7 @@ switch (args)
 }
 
 var builder = Host.CreateApplicationBuilder();
-builder.Logging.ClearProviders();
-builder.Logging.AddJsonConsole(o =>
-{
-    o.IncludeScopes = true;   // chain_id / job_id
-    o.UseUtcTimestamp = true;
-    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-});
+builder.Logging.AddOrchestratorLogging();
 OrchestratorHostSettings settings;
 try
 {

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 using UniCode.Messaging;
+using UniCode.Persistence;
 
 namespace UniCode.Hosting;
 
@@ -47,7 +47,8 @@ public static class ServiceProgram
 
     /// <summary>
     /// Replaces the log providers by the JSON console logger: one JSON object a line, UTC timestamps, and
-    /// the scopes (<see cref="JobLogScope"/>: job_id, chain_id, step_key) on every line written inside them.
+    /// the scopes (<see cref="JobLogScope"/>: job_id, chain_id, step_key) on every line written inside them;
+    /// EF Core quiet (<see cref="DatabaseLogging.AddQuietDatabaseLogging"/>).
     /// </summary>
     public static ILoggingBuilder AddUniCodeJsonConsole(this ILoggingBuilder logging)
     {
@@ -59,10 +60,7 @@ public static class ServiceProgram
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
             o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
         });
-        logging.AddFilter<ConsoleLoggerProvider>("Microsoft.EntityFrameworkCore", LogLevel.Warning);
-        // EF logs the expected failed probe of __EFMigrationsHistory on a fresh database as an error; failed
-        // commands surface as exceptions (and MassTransit logs those) anyway.
-        logging.AddFilter<ConsoleLoggerProvider>("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.None);
+        logging.AddQuietDatabaseLogging();
         return logging;
     }
 }

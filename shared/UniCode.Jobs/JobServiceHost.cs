@@ -2,7 +2,6 @@ using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 using UniCode.Contracts.Common;
 using UniCode.Contracts.Evaluation;
 using UniCode.Contracts.Finetuning;
@@ -149,7 +148,8 @@ public static class JobServiceHost
 
     /// <summary>
     /// Replaces the log providers by the JSON console logger: one JSON object a line, UTC timestamps, and
-    /// the scopes (job_id, chain_id, step_key, job_kind) on every line logged inside a job.
+    /// the scopes (job_id, chain_id, step_key, job_kind) on every line logged inside a job; EF Core quiet
+    /// (<see cref="DatabaseLogging.AddQuietDatabaseLogging"/>).
     /// </summary>
     public static ILoggingBuilder AddJobServiceJsonConsole(this ILoggingBuilder logging, LogLevel minimum = LogLevel.Information)
     {
@@ -162,7 +162,7 @@ public static class JobServiceHost
             o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
             o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
         });
-        logging.AddFilter<ConsoleLoggerProvider>("Microsoft.EntityFrameworkCore", LogLevel.Warning);
+        logging.AddQuietDatabaseLogging();
         return logging;
     }
 
