@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # local-services.sh - install (if missing) and start a throwaway RabbitMQ + PostgreSQL
 # on loopback, without systemd and without Docker. Idempotent: a second run while
-# they are up only re-checks them and prints the connection strings again.
+# they are up only re-checks them and says again where the connection settings are.
 #
-#   ./local-services.sh            # install if needed, start, print connection strings
+#   ./local-services.sh            # install if needed, start, print where the connection settings are
 #   ./local-services.sh --reset    # wipe the state dir first (fresh broker + cluster)
+#   ./local-services.sh --rotate-secrets   # new passwords for every login (then restart UniCode's services)
 #   eval "$(./local-services.sh --env)"   # start, then export UNICODE_* variables into the shell
 #
 # Everything lives under $LOCAL_SERVICES_DIR (default <repo>/.local-services, git-ignored).
+# Passwords are generated per installation on the first start (from /dev/urandom) and kept in
+# secrets.env and connection.env, both mode 600; PG_PASS, RMQ_PASS, RMQ_CLI_PASS set them instead.
+# PostgreSQL asks every login for its password (scram-sha-256) over the socket and loopback; RabbitMQ has
+# one user for the services and one for the command line (`unicode submit`/`cancel`), neither an administrator.
 # Stop with stop-local-services.sh (same LOCAL_SERVICES_DIR).
 set -euo pipefail
+umask 077                                    # every file written here is the owner's alone unless chmod'ed
 
 REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STATE_DIR=${LOCAL_SERVICES_DIR:-$REPO_ROOT/.local-services}
@@ -17,13 +23,16 @@ RMQ_PORT=${RMQ_PORT:-5672}
 RMQ_MGMT_PORT=${RMQ_MGMT_PORT:-15672}
 RMQ_DIST_PORT=${RMQ_DIST_PORT:-25672}
 RMQ_MANAGEMENT=${RMQ_MANAGEMENT:-0}          # 0 = no rabbitmq_management plugin (start ~1 s, stop ~5 s faster)
-RMQ_USER=${RMQ_USER:-unicode}
-RMQ_PASS=${RMQ_PASS:-unicode}
+RMQ_USER=${RMQ_USER:-unicode}               # the services' broker user: everything inside RMQ_VHOST
+RMQ_CLI_USER=${RMQ_CLI_USER:-unicode-cli}   # the command line's: may only send to the orchestrator's command queue
 RMQ_VHOST=${RMQ_VHOST:-unicode}
 PG_PORT=${PG_PORT:-5432}
 PG_USER=${PG_USER:-unicode}
-PG_PASS=${PG_PASS:-unicode}
 PG_DB=${PG_DB:-unicode}
+# Passwords given in the environment win over secrets.env (and are kept there for the next start).
+ENV_PG_PASS=${PG_PASS:-}
+ENV_RMQ_PASS=${RMQ_PASS:-}
+ENV_RMQ_CLI_PASS=${RMQ_CLI_PASS:-}
 START_TIMEOUT=${START_TIMEOUT:-120}          # seconds to wait for each service
 # RabbitMQ closes a channel whose delivery stays unacknowledged longer than consumer_timeout
 # (30 min by default). UniCode's trainers hold their delivery for the whole job (prefetch 1),
@@ -33,11 +42,13 @@ RMQ_CONSUMER_TIMEOUT_MS=${RMQ_CONSUMER_TIMEOUT_MS:-604800000}
 
 PRINT_ENV=0
 RESET=0
+ROTATE=0
 for a in "$@"; do
   case "$a" in
     --env) PRINT_ENV=1 ;;
     --reset) RESET=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --rotate-secrets) ROTATE=1 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown argument: $a" >&2; exit 2 ;;
   esac
 done
@@ -135,18 +146,72 @@ amqp_ready() {   # the broker answers the AMQP 0-9-1 protocol header with a Conn
   [ "$b" = 01 ]
 }
 
-mgmt_ready() {
+mgmt_ready() {   # the API answers the services' user (tag management: /api/vhosts/NAME would need administrator)
   [ "$(curl -s -o /dev/null -w '%{http_code}' -m 3 -u "$RMQ_USER:$RMQ_PASS" \
-        "http://127.0.0.1:$RMQ_MGMT_PORT/api/vhosts/$RMQ_VHOST")" = 200 ]
+        "http://127.0.0.1:$RMQ_MGMT_PORT/api/whoami")" = 200 ]
+}
+
+# What the command line's broker user may touch (configure, write and read alike): the orchestrator's
+# command queue and its exchange, which PipelineCommands.SendToOrchestrator declares and binds (with or without
+# a UNICODE_BUS_PREFIX) for `unicode submit` and `unicode cancel`. Nothing else: no service queue, no error
+# queue, no job command, no event exchange. A CLI command that needs more must widen this (and say so).
+RMQ_CLI_RESOURCES='^([A-Za-z0-9_.-]+-)?orchestrator-chain-command$'
+
+# The broker's users, vhost and permissions, imported at every boot (load_definitions) and into a running
+# broker when they change. Users not named here (none by default: no guest) are left alone.
+write_rabbitmq_definitions() {
+  local tags=""
+  [ "$RMQ_MANAGEMENT" = 1 ] && tags=management   # the management UI and mgmt_ready; never administrator
+  cat > "$RMQ_DIR/definitions.json" <<EOF
+{
+  "users": [
+    {"name": "$RMQ_USER", "password": "$RMQ_PASS", "tags": "$tags"},
+    {"name": "$RMQ_CLI_USER", "password": "$RMQ_CLI_PASS", "tags": ""}
+  ],
+  "vhosts": [{"name": "$RMQ_VHOST"}],
+  "permissions": [
+    {"user": "$RMQ_USER", "vhost": "$RMQ_VHOST", "configure": ".*", "write": ".*", "read": ".*"},
+    {"user": "$RMQ_CLI_USER", "vhost": "$RMQ_VHOST", "configure": "$RMQ_CLI_RESOURCES", "write": "$RMQ_CLI_RESOURCES", "read": "$RMQ_CLI_RESOURCES"}
+  ]
+}
+EOF
+  chmod 600 "$RMQ_DIR/definitions.json"
+}
+
+write_rabbitmq_config() {
+  : > "$RMQ_DIR/rabbitmq-env.conf"
+  cat > "$RMQ_DIR/rabbitmq.conf" <<EOF
+listeners.tcp.default = 127.0.0.1:$RMQ_PORT
+loopback_users = none
+load_definitions = $RMQ_DIR/definitions.json
+consumer_timeout = $RMQ_CONSUMER_TIMEOUT_MS
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $RMQ_MGMT_PORT
+log.file.level = info
+EOF
+  if [ "$RMQ_MANAGEMENT" = 1 ]; then echo '[rabbitmq_management].' ; else echo '[].'; fi > "$RMQ_DIR/enabled_plugins"
+  chmod 600 "$RMQ_DIR/rabbitmq.conf" "$RMQ_DIR/rabbitmq-env.conf" "$RMQ_DIR/enabled_plugins"
 }
 
 start_rabbitmq() {
   local t0; t0=$(now)
   local pid; pid=$(cat "$RMQ_DIR/rabbit.pid" 2>/dev/null || true)
-  local want="$RMQ_USER:$RMQ_PASS:$RMQ_VHOST"
+  mkdir -p "$RMQ_DIR/log" "$RMQ_DIR/mnesia"
+  chmod 700 "$RMQ_DIR"
+  write_rabbitmq_definitions
+  write_rabbitmq_config
+  # creds: a fingerprint of the users and passwords the broker has (an earlier version kept them in clear)
+  local want; want=$(sha256sum < "$RMQ_DIR/definitions.json" | cut -c1-64)
   if alive "$pid" && amqp_ready; then
-    [ "$(cat "$RMQ_DIR/creds" 2>/dev/null)" = "$want" ] ||
-      die "rabbitmq is running with other RMQ_USER/RMQ_PASS/RMQ_VHOST; run stop-local-services.sh first"
+    if [ "$(cat "$RMQ_DIR/creds" 2>/dev/null)" != "$want" ]; then
+      # new passwords (first start of this version, --rotate-secrets, RMQ_*PASS): into the running broker
+      rmq_env
+      /usr/lib/rabbitmq/bin/rabbitmqctl -q -n "$RMQ_NODE" import_definitions "$RMQ_DIR/definitions.json" >"$RMQ_DIR/log/import.out" 2>&1 9>&- ||
+        { cat "$RMQ_DIR/log/import.out" >&2; die "rabbitmqctl import_definitions failed"; }
+      echo "$want" | write_private "$RMQ_DIR/creds"
+      log "rabbitmq users $RMQ_USER and $RMQ_CLI_USER updated in the running broker in $(elapsed "$t0") s (beam pid $pid)"
+      return 0
+    fi
     log "rabbitmq already running (beam pid $pid)"; return 0
   fi
   alive "$pid" && die "rabbitmq pid $pid exists but does not answer AMQP on $RMQ_PORT; run stop-local-services.sh"
@@ -154,30 +219,7 @@ start_rabbitmq() {
     port_open "$p" && die "127.0.0.1:$p is already in use by another process (set RMQ_PORT/RMQ_DIST_PORT)"
   done
   [ "$RMQ_MANAGEMENT" = 1 ] && port_open "$RMQ_MGMT_PORT" && die "127.0.0.1:$RMQ_MGMT_PORT already in use (set RMQ_MGMT_PORT or RMQ_MANAGEMENT=0)"
-
-  mkdir -p "$RMQ_DIR/log" "$RMQ_DIR/mnesia"
-  # users/vhost from rabbitmq.conf are only applied to an empty database: start fresh if they changed
-  if [ -f "$RMQ_DIR/creds" ] && [ "$(cat "$RMQ_DIR/creds")" != "$want" ]; then
-    log "rabbitmq credentials changed: wiping $RMQ_DIR/mnesia"; rm -rf "$RMQ_DIR/mnesia"; mkdir -p "$RMQ_DIR/mnesia"
-  fi
-  echo "$want" > "$RMQ_DIR/creds"
-  : > "$RMQ_DIR/rabbitmq-env.conf"
-  cat > "$RMQ_DIR/rabbitmq.conf" <<EOF
-listeners.tcp.default = 127.0.0.1:$RMQ_PORT
-loopback_users = none
-default_vhost = $RMQ_VHOST
-default_user = $RMQ_USER
-default_pass = $RMQ_PASS
-default_user_tags.administrator = true
-default_permissions.configure = .*
-default_permissions.read = .*
-default_permissions.write = .*
-consumer_timeout = $RMQ_CONSUMER_TIMEOUT_MS
-management.tcp.ip = 127.0.0.1
-management.tcp.port = $RMQ_MGMT_PORT
-log.file.level = info
-EOF
-  if [ "$RMQ_MANAGEMENT" = 1 ]; then echo '[rabbitmq_management].' ; else echo '[].'; fi > "$RMQ_DIR/enabled_plugins"
+  echo "$want" | write_private "$RMQ_DIR/creds"   # the broker imports definitions.json as it boots
 
   rmq_env
   # epmd (Erlang port mapper, 4369) outlives the broker if erl starts it as a daemon;
@@ -221,6 +263,37 @@ as_pg_owner() {   # run a command as the cluster owner: 'postgres' when we are r
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# Who may log in how (rewritten at every start; an earlier version had `local all all trust`): every login
+# gives its password (scram-sha-256) over the socket and over loopback. The one exception is the superuser
+# 'postgres' through the socket for the OS account that owns the cluster (and root, which can become it
+# anyway): peer authentication, as PostgreSQL's Debian packages set it up; this script creates roles that
+# way, and docs/sql/README.md's "Who creates the role" uses it. Returns 1 when a file changed.
+write_pg_hba() {
+  local data=$1 hba ident changed=0
+  hba="# written by infra/local-services.sh at every start; edit that script, not this file
+# TYPE  DATABASE  USER      ADDRESS        METHOD
+local   all       postgres                 peer map=owner
+local   all       all                      scram-sha-256
+host    all       all       127.0.0.1/32   scram-sha-256
+host    all       all       ::1/128        scram-sha-256"
+  if [ "$(id -u)" = 0 ]; then
+    ident="owner   postgres   postgres
+owner   root       postgres"
+  else
+    ident="owner   $(id -un)   postgres"
+  fi
+  ident="# written by infra/local-services.sh: the OS accounts that may log in as the superuser through the socket
+# MAPNAME SYSTEM-USERNAME PG-USERNAME
+$ident"
+  if [ "$(cat "$data/pg_hba.conf" 2>/dev/null)" != "$hba" ]; then
+    printf '%s\n' "$hba" | as_pg_owner tee "$data/pg_hba.conf" >/dev/null; changed=1
+  fi
+  if [ "$(cat "$data/pg_ident.conf" 2>/dev/null)" != "$ident" ]; then
+    printf '%s\n' "$ident" | as_pg_owner tee "$data/pg_ident.conf" >/dev/null; changed=1
+  fi
+  return $changed
+}
+
 start_postgres() {
   local t0; t0=$(now)
   local bindir; bindir=$(pg_bindir) || die "PostgreSQL binaries not found under /usr/lib/postgresql"
@@ -232,7 +305,7 @@ start_postgres() {
       die "user 'postgres' cannot reach $PG_DIR (a parent directory is not o+x); pick another LOCAL_SERVICES_DIR"
   fi
   if [ ! -s "$data/PG_VERSION" ]; then
-    as_pg_owner "$bindir/initdb" -D "$data" -U postgres -A trust --auth-host=scram-sha-256 \
+    as_pg_owner "$bindir/initdb" -D "$data" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
       -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
     # throwaway cluster: trade durability for speed
     cat >> "$data/postgresql.conf" <<EOF
@@ -246,17 +319,29 @@ max_connections = 200
 EOF
     log "initdb done in $(elapsed "$t0") s"
   fi
+  local hba_changed=0
+  write_pg_hba "$data" || hba_changed=1
   if as_pg_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     log "postgresql already running (pid $(head -1 "$data/postmaster.pid"))"
+    if [ $hba_changed = 1 ]; then
+      as_pg_owner "$bindir/pg_ctl" -D "$data" reload >/dev/null 9>&- || die "pg_ctl reload failed"
+      log "postgresql: pg_hba.conf replaced (passwords required) and reloaded"
+    fi
   else
     port_open "$PG_PORT" && die "127.0.0.1:$PG_PORT is already in use by another process (set PG_PORT)"
     as_pg_owner "$bindir/pg_ctl" -D "$data" -l "$PG_DIR/server.log" -w -t "$START_TIMEOUT" \
       -o "-p $PG_PORT" start >/dev/null 9>&- || { tail -30 "$PG_DIR/server.log" >&2; die "pg_ctl start failed"; }
     log "postgresql ready on 127.0.0.1:$PG_PORT after $(elapsed "$t0") s (pid $(head -1 "$data/postmaster.pid"))"
   fi
-  # idempotent role + database (password re-set every time, so changing PG_PASS just works)
+  # idempotent role + database (password re-set every time, so changing PG_PASS just works). The password
+  # goes through the environment (\getenv), never the command line that `ps` shows.
   local psql=(psql -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres)
-  as_pg_owner "${psql[@]}" -v u="$PG_USER" -v p="$PG_PASS" -v db="$PG_DB" <<'SQL'
+  local hba_errors
+  hba_errors=$(as_pg_owner "${psql[@]}" -tA -c "SELECT string_agg('line ' || line_number || ': ' || error, '; ') FROM pg_hba_file_rules WHERE error IS NOT NULL") ||
+    die "cannot log in to PostgreSQL as the superuser through the socket $PG_DIR (pg_hba.conf / pg_ident.conf)"
+  [ -z "$hba_errors" ] || die "$data/pg_hba.conf: $hba_errors"
+  UNICODE_PG_NEW_PASS="$PG_PASS" as_pg_owner "${psql[@]}" -v u="$PG_USER" -v db="$PG_DB" <<'SQL'
+\getenv p UNICODE_PG_NEW_PASS
 SELECT format('CREATE ROLE %I LOGIN CREATEDB', :'u') WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'u') \gexec
 SELECT format('ALTER ROLE %I WITH LOGIN CREATEDB PASSWORD %L', :'u', :'p') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'u') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \gexec
@@ -264,6 +349,59 @@ SELECT format('CREATE DATABASE %I OWNER %I', :'db', :'u') WHERE NOT EXISTS (SELE
 SELECT 'CREATE ROLE unicode_analyst NOLOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'unicode_analyst') \gexec
 SELECT format('GRANT unicode_analyst TO %I', :'u') \gexec
 SQL
+}
+
+# ---------------------------------------------------------------- secrets
+SECRETS=$STATE_DIR/secrets.env
+new_secret() { od -An -tx1 -N24 /dev/urandom | tr -d ' \n'; }   # 192 bits, hex: safe in URIs and connection strings
+secret_from_file() { [ -f "$SECRETS" ] || return 0; sed -n "s/^$1=//p" "$SECRETS" | tail -n1; }
+# Passwords: from the environment (PG_PASS, RMQ_PASS, RMQ_CLI_PASS), else secrets.env, else new ones (first
+# start of an installation; --rotate-secrets makes new ones always). An installation of an earlier version has
+# no secrets.env: it gets new passwords here, which replace the fixed 'unicode' of that version below (ALTER
+# ROLE; the broker's users are re-imported). The file is written again every time, mode 600.
+load_secrets() {
+  local name given value old changed=0 first=0
+  [ -f "$SECRETS" ] || first=1
+  for name in PG_PASS RMQ_PASS RMQ_CLI_PASS; do
+    old=$(secret_from_file "$name")
+    given=ENV_$name; value=${!given}
+    if [ -z "$value" ]; then
+      if [ $ROTATE = 1 ] || [ -z "$old" ]; then value=$(new_secret); else value=$old; fi
+    fi
+    [[ "$value" =~ ^[A-Za-z0-9._~-]+$ ]] ||
+      die "$name: use letters, digits and . _ ~ - only (it goes unescaped into URIs and connection strings)"
+    [ "$value" = "$old" ] || changed=1
+    printf -v "$name" '%s' "$value"
+  done
+  for name in RMQ_USER RMQ_CLI_USER RMQ_VHOST PG_USER PG_DB; do
+    [[ "${!name}" =~ ^[A-Za-z0-9._-]+$ ]] || die "$name: use letters, digits and . _ - only"
+  done
+  [ "$RMQ_USER" != "$RMQ_CLI_USER" ] || die "RMQ_USER and RMQ_CLI_USER must differ"
+  [ $changed = 1 ] || { chmod 600 "$SECRETS"; return 0; }
+  write_private "$SECRETS" <<EOF
+# Passwords of this installation's local servers, written by infra/local-services.sh (mode 600).
+# Rotate: infra/local-services.sh --rotate-secrets, then restart UniCode's services (infra/services.sh stop; … start).
+PG_PASS=$PG_PASS
+RMQ_PASS=$RMQ_PASS
+RMQ_CLI_PASS=$RMQ_CLI_PASS
+EOF
+  if [ $first = 1 ] && { [ -f "$STATE_DIR/rabbitmq/creds" ] || [ -s "$PG_DIR/data/PG_VERSION" ]; }; then
+    log "this installation had the fixed password of an earlier version: new passwords generated into $SECRETS"
+  elif [ $first = 1 ]; then
+    log "passwords generated for this installation into $SECRETS (mode 600)"
+  else
+    log "passwords changed (--rotate-secrets or PG_PASS/RMQ_PASS/RMQ_CLI_PASS): $SECRETS"
+  fi
+  SECRETS_CHANGED=1
+}
+SECRETS_CHANGED=0
+
+# Writes stdin to $1 atomically with mode 600 (a file that was world-readable is replaced, not chmod'ed late).
+write_private() {
+  local tmp; tmp=$(mktemp "$1.XXXXXX")
+  chmod 600 "$tmp"
+  cat > "$tmp"
+  mv -f "$tmp" "$1"
 }
 
 # ---------------------------------------------------------------- main
@@ -276,7 +414,8 @@ chmod 755 "$STATE_DIR"
 # fd 9 = lock; every long-lived child below is started with 9>&- so it does not inherit the lock
 exec 9>"$STATE_DIR/.lock"
 flock -w 120 9 || die "another local-services.sh holds $STATE_DIR/.lock"
-install_missing
+( umask 022; install_missing )     # packages' files and maintainer scripts get the usual modes
+load_secrets
 # keep the two pieces' settings where the stop script finds them
 cat > "$STATE_DIR/settings.env" <<EOF
 RMQ_PORT=$RMQ_PORT
@@ -290,12 +429,16 @@ start_rabbitmq
 AMQP_URI="amqp://$RMQ_USER:$RMQ_PASS@127.0.0.1:$RMQ_PORT/$RMQ_VHOST"
 PG_CS="Host=127.0.0.1;Port=$PG_PORT;Database=$PG_DB;Username=$PG_USER;Password=$PG_PASS"
 PG_URI="postgresql://$PG_USER:$PG_PASS@127.0.0.1:$PG_PORT/$PG_DB"
-cat > "$STATE_DIR/connection.env" <<EOF
+write_private "$STATE_DIR/connection.env" <<EOF
+# The local servers' settings and passwords (infra/local-services.sh; mode 600: source it, never share it).
+# UNICODE_RABBITMQ_USER/_PASS: the services' broker user; _CLI_USER/_CLI_PASS: the command line's (submit, cancel).
 export UNICODE_RABBITMQ_HOST=127.0.0.1
 export UNICODE_RABBITMQ_PORT=$RMQ_PORT
 export UNICODE_RABBITMQ_VHOST=$RMQ_VHOST
 export UNICODE_RABBITMQ_USER=$RMQ_USER
 export UNICODE_RABBITMQ_PASS=$RMQ_PASS
+export UNICODE_RABBITMQ_CLI_USER=$RMQ_CLI_USER
+export UNICODE_RABBITMQ_CLI_PASS=$RMQ_CLI_PASS
 export UNICODE_RABBITMQ_URI='$AMQP_URI'
 export UNICODE_RABBITMQ_MGMT='http://127.0.0.1:$RMQ_MGMT_PORT'
 export UNICODE_PG='$PG_CS'
@@ -303,16 +446,25 @@ export UNICODE_PG_URI='$PG_URI'
 export UNICODE_PG_ADMIN_HOST='$PG_DIR'
 EOF
 log "all services ready in $(elapsed "$T0") s; state in $STATE_DIR"
+if [ $SECRETS_CHANGED = 1 ]; then
+  for f in "$STATE_DIR"/pids/*.pid; do
+    if [ -f "$f" ] && alive "$(cat "$f")"; then
+      log "WARNING: UniCode services started with the old passwords are running: restart them" \
+          "(infra/services.sh stop; source $STATE_DIR/connection.env; infra/services.sh start)"
+      break
+    fi
+  done
+fi
 if [ $PRINT_ENV = 1 ]; then
   cat "$STATE_DIR/connection.env"
 else
   cat <<EOF
-RabbitMQ AMQP : $AMQP_URI
+RabbitMQ AMQP : amqp://$RMQ_USER@127.0.0.1:$RMQ_PORT/$RMQ_VHOST (services), user $RMQ_CLI_USER (command line)
 RabbitMQ mgmt : http://127.0.0.1:$RMQ_MGMT_PORT  (user $RMQ_USER)  [RMQ_MANAGEMENT=$RMQ_MANAGEMENT]
-PostgreSQL    : $PG_CS
-PostgreSQL URI: $PG_URI
-psql          : PGPASSWORD=$PG_PASS psql -h 127.0.0.1 -p $PG_PORT -U $PG_USER $PG_DB
+PostgreSQL    : Host=127.0.0.1;Port=$PG_PORT;Database=$PG_DB;Username=$PG_USER;Password=…
+psql          : source $STATE_DIR/connection.env && psql "\$UNICODE_PG_URI"
 rabbitmqctl   : HOME=$RMQ_DIR /usr/lib/rabbitmq/bin/rabbitmqctl -n $RMQ_NODE status
-env file      : source $STATE_DIR/connection.env
+env file      : source $STATE_DIR/connection.env   (passwords: there and in $SECRETS, both mode 600)
+rotate        : $0 --rotate-secrets, then restart UniCode's services
 EOF
 fi
