@@ -254,7 +254,7 @@ public static class PipelineCommands
 
     private static ResultsDbContext Database() => ResultsDbContextOptions.CreateContext(DatabaseSettings.FromEnvironment().ConnectionString);
 
-    /// <summary>A send-only bus for one command (publish, then stop).</summary>
+    /// <summary>A send-only bus for one command (publish, then stop), as the command line's broker user (<see cref="CliBusSettings"/>).</summary>
     private sealed class ClientBus : IDisposable
     {
         private readonly ServiceProvider provider;
@@ -270,7 +270,7 @@ public static class PipelineCommands
         {
             var services = new ServiceCollection();
             services.AddLogging();
-            services.AddUniCodeBus(ServiceBusSettings.FromEnvironment(), _ => { });
+            services.AddUniCodeBus(CliBusSettings.FromEnvironment(), _ => { });
             var provider = services.BuildServiceProvider();
             var bus = provider.GetRequiredService<IBusControl>();
             bus.StartAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
