@@ -9,7 +9,8 @@ namespace UniCode.Results.Tests.Infrastructure;
 /// runs before the first migration: the migration then grants the role in each new database.
 /// A login that may create roles (Testcontainers' superuser) does it itself; the local servers of
 /// `make services-up` log in as a role without CREATEROLE, so there it is done once through the superuser
-/// socket that .local-services/connection.env names (UNICODE_PG_ADMIN_HOST, trust authentication).
+/// socket that .local-services/connection.env names (UNICODE_PG_ADMIN_HOST; peer authentication, for the OS account
+/// that ran `make services-up` and root).
 /// </summary>
 public static class AnalystRole
 {
