@@ -159,6 +159,12 @@ public sealed record ExperimentResult
     public required IReadOnlyDictionary<string, double> FinalLosses { get; init; }
     public required double PretrainSeconds { get; init; }
     public required double DownstreamSeconds { get; init; }
+    /// <summary>
+    /// Intra-op threads torch used. Float sums in another order move a run's numbers (docs/results.md, "Issue 9"), so a
+    /// result is reproducible for a given (config, data, seed, code version) and thread count. 0 in JSON files written
+    /// before it was recorded.
+    /// </summary>
+    public int Threads { get; init; }
     /// <summary>Whether the run learned: code statistics, head fit, raw-feature probes, chance (<see cref="LearningReport"/>).</summary>
     public required LearningReport Learning { get; init; }
 }
@@ -236,6 +242,7 @@ public static class Experiment
                     Codebook = usage,
                     FinalLosses = pre.FinalLosses,
                     PretrainSeconds = pretrainSeconds,
+                    Threads = TorchSharp.torch.get_num_threads(),
                     DownstreamSeconds = clock.Elapsed.TotalSeconds,
                     Learning = learning,
                 };

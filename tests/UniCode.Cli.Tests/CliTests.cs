@@ -107,6 +107,8 @@ public sealed class CliTests : IDisposable
         Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("config_hash").GetString()!);
         Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("dataset_hash").GetString()!);
         Assert.Matches("^[0-9a-f]{64}$", root.GetProperty("checkpoint_sha256").GetString()!);
+        // The thread count, on which a run's numbers depend, is recorded.
+        Assert.True(root.GetProperty("threads").GetInt32() >= 1);
         // --pretrain-epochs 1 is exactly one epoch: the minimum-steps rule is off in the recorded config.
         using (var config = JsonDocument.Parse(root.GetProperty("config_json").GetString()!))
         {

@@ -119,7 +119,7 @@ public static class RunCommand
                 $"head on semantic features before quantisation: {string.Join(", ", l.BeforeQuantisation.Select(p => $"{p.Direction} {p.Value:F1}"))}");
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"learned: {(l.Learned ? "yes" : "NO")} · codes on {l.Split}: {string.Join(", ", l.Codes.Select(c => $"{c.Modality.ToString().ToLowerInvariant()} perplexity {c.Perplexity:F1}, {c.DistinctCodeSets} code sets / {c.Clips} clips"))}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"config {r.ConfigHash[..12]} · data {r.DatasetHash[..12]} · code {r.CodeVersion} · checkpoint {r.CheckpointSha256[..12]}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"config {r.ConfigHash[..12]} · data {r.DatasetHash[..12]} · code {r.CodeVersion} · {r.Threads} threads · checkpoint {r.CheckpointSha256[..12]}");
         return sb.ToString();
     }
 }
