@@ -31,6 +31,9 @@ public static class BusServiceCollectionExtensions
         services.AddMassTransit(x =>
         {
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(settings.Prefix, false));
+            // Nothing leaves the machine: MassTransit's usage telemetry would post to usage-tracking.masstransit.io
+            // (and log a warning with a stack trace where there is no internet).
+            x.DisableUsageTelemetry();
             configure(x);
             x.UsingRabbitMq((context, cfg) =>
             {

@@ -24,6 +24,15 @@ public sealed class BusConventionsTests
     }
 
     [Fact]
+    public void No_usage_telemetry_leaves_the_machine()
+    {
+        var services = new ServiceCollection();
+        services.AddUniCodeBus(Local, x => x.AddConsumer<FakeRegistryConsumer>());
+        using var provider = services.BuildServiceProvider();
+        Assert.False(provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<UsageTelemetryOptions>>().Value.Enabled);
+    }
+
+    [Fact]
     public void Invalid_bus_settings_are_refused_with_the_field_and_the_expected_value()
     {
         var services = new ServiceCollection();
