@@ -154,8 +154,8 @@ public sealed record UniCodeConfig
     /// Pre-training runs at least this many optimiser steps: when <see cref="Epochs"/> epochs of the data give fewer,
     /// it runs the fewest whole epochs that reach it (<see cref="PretrainEpochsFor"/>). 500 is one epoch of the
     /// reference's own data at its batch size (40K clips / 80), so on the reference's settings (3,000 steps) it
-    /// changes nothing; a 480-clip dataset at batch 32 would otherwise get 90 steps, in which the encoders learn
-    /// next to nothing (docs/results.md, "Issue 9"). 0 = epochs only (the reference). An explicit epoch count
+    /// changes nothing; a 480-clip dataset at batch 32 would otherwise get 90 steps, after which the encoders have
+    /// not converged (docs/results.md, "Issue 9"). 0 = epochs only (the reference). An explicit epoch count
     /// (<c>--pretrain-epochs</c>) sets it to 0.
     /// </summary>
     public int PretrainMinSteps { get; init; } = 500;
