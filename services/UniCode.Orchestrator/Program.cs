@@ -19,7 +19,7 @@ switch (args)
 }
 
 var builder = Host.CreateApplicationBuilder();
-builder.Logging.AddOrchestratorLogging();
+UniCode.Hosting.ServiceProgram.AddUniCodeJsonConsole(builder.Logging);   // one JSON line a record, scopes (chain_id, job_id), EF Core quiet: as every service
 OrchestratorHostSettings settings;
 try
 {

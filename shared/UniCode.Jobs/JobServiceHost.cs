@@ -153,17 +153,8 @@ public static class JobServiceHost
     /// </summary>
     public static ILoggingBuilder AddJobServiceJsonConsole(this ILoggingBuilder logging, LogLevel minimum = LogLevel.Information)
     {
-        logging.ClearProviders();
-        logging.SetMinimumLevel(minimum);
-        logging.AddJsonConsole(o =>
-        {
-            o.IncludeScopes = true;
-            o.UseUtcTimestamp = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-            o.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
-        });
-        logging.AddQuietDatabaseLogging();
-        return logging;
+        UniCode.Hosting.ServiceProgram.AddUniCodeJsonConsole(logging);   // the same JSON console as every service
+        return logging.SetMinimumLevel(minimum);
     }
 
     private static string Sanitize(string name) =>

@@ -1,7 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
 using Quartz;
 using UniCode.Messaging;
 using UniCode.Orchestrator.Chains;
@@ -40,24 +39,6 @@ public sealed record OrchestratorHostSettings(DatabaseSettings Database, RabbitM
 
 public static class OrchestratorServiceCollectionExtensions
 {
-    /// <summary>
-    /// The orchestrator's logs (Program.cs): the JSON console logger only, UTC timestamps, scopes (chain_id,
-    /// job_id) on every line, and EF Core quiet like every other service (<see cref="DatabaseLogging.AddQuietDatabaseLogging"/>:
-    /// its outbox poll and reconciler would otherwise log every SQL command at Information).
-    /// </summary>
-    public static ILoggingBuilder AddOrchestratorLogging(this ILoggingBuilder logging)
-    {
-        logging.ClearProviders();
-        logging.AddJsonConsole(o =>
-        {
-            o.IncludeScopes = true;
-            o.UseUtcTimestamp = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-        });
-        logging.AddQuietDatabaseLogging();
-        return logging;
-    }
-
     /// <summary>
     /// The orchestrator: results database (+ migration at start), bus with the chain consumers,
     /// outbox dispatcher, reconciler, and the Quartz scheduler (PostgreSQL job store, clustered) with
