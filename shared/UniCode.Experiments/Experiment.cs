@@ -283,7 +283,10 @@ public static class Experiment
         var chance = 100.0 / classes;
         var checks = accuracies is null ? [] : accuracies.Where(kv => kv.Key[0] == kv.Key[^1])
             .Select(kv => new ChanceCheck(kv.Key, scoredSplit, kv.Value, chance)).OrderBy(c => c.Direction, StringComparer.Ordinal).ToList();
-        return new LearningReport(split, chance, classes, codes, heads, probes, checks);
+        var content = clips.Splits.TryGetValue(DownstreamOptions.Ave.TrainSplit, out var train) && train.Length > 0
+            ? Model.Diagnostics.CodeContent.Measure(model, clips.Features, clips.LabelsFor, train, clips.Split(split))
+            : null;
+        return new LearningReport(split, chance, classes, codes, heads, probes, checks, CodeContent: content);
     }
 
     /// <summary>The AVE head on each modality's semantic features z (before quantisation), in-modality, as <see cref="LearningReport.BeforeQuantisation"/>.</summary>

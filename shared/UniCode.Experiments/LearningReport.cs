@@ -38,6 +38,9 @@ public sealed record ProbeScore(string Modality, string Direction, double Value)
 /// is none), the head-fit check per trained head, each head's in-modality score against chance, the raw-feature probe
 /// per modality and chance. A run that collapsed, whose heads did not fit their own training data, or whose heads
 /// score no better than twice chance in their own modality carries <see cref="Learned"/> = false and warnings.
+/// <see cref="CodeContent"/> (null where the data has no training split) says what the codes carry: per pair of
+/// modalities, a code → label lookup filled on the training split and scored on <see cref="Split"/>: whether the codes
+/// mark <em>when</em> the event is, <em>what</em> it is, or neither. A diagnostic, not a check.
 /// </summary>
 public sealed record LearningReport(
     string Split,
@@ -47,8 +50,10 @@ public sealed record LearningReport(
     IReadOnlyList<HeadFitCheck> Heads,
     IReadOnlyList<ProbeScore> Probes,
     IReadOnlyList<ChanceCheck>? ChanceChecks = null,
-    IReadOnlyList<ProbeScore>? SemanticProbes = null)
+    IReadOnlyList<ProbeScore>? SemanticProbes = null,
+    IReadOnlyList<CodeContent>? CodeContent = null)
 {
+
     /// <summary>
     /// Diagnostic, only when asked (<c>--semantic-probe</c>): the same head on the continuous semantic features z of
     /// each modality, before quantisation. Beside the raw probe and the head on codes it says where the class is lost:

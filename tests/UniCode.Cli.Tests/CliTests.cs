@@ -124,6 +124,12 @@ public sealed class CliTests : IDisposable
         Assert.Equal(["audio", "video"], learning.GetProperty("codes").EnumerateArray().Select(c => c.GetProperty("modality").GetString()!).Order());
         Assert.Equal(25, learning.GetProperty("chance").GetDouble(), 9);
         Assert.True(learning.GetProperty("learned").ValueKind is JsonValueKind.True or JsonValueKind.False);
+        // What the codes carry: a code → label lookup per pair of modalities, fitted on train, scored on val.
+        var content = learning.GetProperty("code_content").EnumerateArray().ToList();
+        Assert.Equal(["a2a", "a2v", "v2a", "v2v"], content.Select(c => c.GetProperty("direction").GetString()!).Order());
+        Assert.All(content, c => Assert.InRange(c.GetProperty("class_accuracy").GetDouble(), 0, 100));
+        Assert.All(content, c => Assert.InRange(c.GetProperty("event_balanced_accuracy").GetDouble(), 0, 100));
+        Assert.Matches(@"what the codes carry on val \(code → label lookup fitted on train\): event vs background a2a [0-9.]+, v2v [0-9.]+ \(chance 50\)", output);
         Assert.Contains("raw-feature probe (ceiling):", output);
     }
 

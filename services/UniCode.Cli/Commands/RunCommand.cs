@@ -117,6 +117,14 @@ public static class RunCommand
         if (l.BeforeQuantisation.Count > 0)
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"head on semantic features before quantisation: {string.Join(", ", l.BeforeQuantisation.Select(p => $"{p.Direction} {p.Value:F1}"))}");
+        if (l.CodeContent is { Count: > 0 })
+        {
+            static string Pct(double? v) => v is { } x ? x.ToString("F1", CultureInfo.InvariantCulture) : "–";
+            var same = l.CodeContent.Where(c => c.Fitted == c.Scored).ToList();
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"what the codes carry on {l.Split} (code → label lookup fitted on train): event vs background {string.Join(", ", same.Select(c => $"{c.Direction} {Pct(c.EventBalancedAccuracy)}"))} (chance 50) · " +
+                $"class on event seconds {string.Join(", ", l.CodeContent.Select(c => $"{c.Direction} {Pct(c.ClassAccuracy)}"))} (no codes: {Pct(same[0].ClassBaseline)})");
+        }
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"learned: {(l.Learned ? "yes" : "NO")} · codes on {l.Split}: {string.Join(", ", l.Codes.Select(c => $"{c.Modality.ToString().ToLowerInvariant()} perplexity {c.Perplexity:F1}, {c.DistinctCodeSets} code sets / {c.Clips} clips"))}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"config {r.ConfigHash[..12]} · data {r.DatasetHash[..12]} · code {r.CodeVersion} · {r.Threads} threads · checkpoint {r.CheckpointSha256[..12]}");

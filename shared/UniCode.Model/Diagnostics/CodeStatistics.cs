@@ -75,30 +75,41 @@ public static class CodeStatistics
         int batchSize = 80, IReadOnlyList<Modality>? only = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        var result = new List<ModalityCodeStatistics>();
+        foreach (var m in model.Modalities.Where(m => only is null || only.Contains(m)))
+        {
+            using var scope = NewDisposeScope();
+            result.Add(ModalityCodeStatistics.FromIndices(m, Indices(model, m, features, clips, batchSize), model.Config.CodebookSize));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The nearest code of every segment of <paramref name="clips"/> of modality <paramref name="m"/> [n, T] (int64, on
+    /// the model's device; eval mode and no_grad for the call, batches of <paramref name="batchSize"/>).
+    /// </summary>
+    public static Tensor Indices(UniCodeModel model, Modality m, IReadOnlyDictionary<Modality, Tensor> features, int[] clips, int batchSize = 80)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(clips);
-        if (clips.Length == 0) throw new ArgumentException("CodeStatistics.Measure: no clips: expected at least one clip index", nameof(clips));
+        if (clips.Length == 0) throw new ArgumentException("CodeStatistics: no clips: expected at least one clip index", nameof(clips));
+        if (!features.TryGetValue(m, out var raw))
+            throw new ArgumentException($"CodeStatistics: no {m} features: expected one tensor per modality of the model ({string.Join(", ", model.Modalities)})");
         var wasTraining = model.training;
         model.eval();
         try
         {
-            var result = new List<ModalityCodeStatistics>();
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
             var device = model.Quantizer.Codebook.device;
-            foreach (var m in model.Modalities.Where(m => only is null || only.Contains(m)))
+            var parts = new List<Tensor>();
+            for (var start = 0; start < clips.Length; start += batchSize)
             {
-                if (!features.TryGetValue(m, out var raw))
-                    throw new ArgumentException($"CodeStatistics.Measure: no {m} features: expected one tensor per modality of the model ({string.Join(", ", model.Modalities)})");
-                using var scope = NewDisposeScope();
-                using var _ = no_grad();
-                var parts = new List<Tensor>();
-                for (var start = 0; start < clips.Length; start += batchSize)
-                {
-                    var idx = tensor(clips[start..Math.Min(clips.Length, start + batchSize)].Select(i => (long)i).ToArray(), ScalarType.Int64);
-                    parts.Add(model.CodeIndices(m, raw.index_select(0, idx).to(model.DType, device)));
-                }
-                result.Add(ModalityCodeStatistics.FromIndices(m, cat(parts, 0), model.Config.CodebookSize));
+                var idx = tensor(clips[start..Math.Min(clips.Length, start + batchSize)].Select(i => (long)i).ToArray(), ScalarType.Int64);
+                parts.Add(model.CodeIndices(m, raw.index_select(0, idx).to(model.DType, device)));
             }
-            return result;
+            return cat(parts, 0).MoveToOuterDisposeScope();
         }
         finally
         {
