@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using UniCode.Model.Config;
 using UniCode.Model.Diagnostics;
 
@@ -57,11 +58,13 @@ public sealed record LearningReport(
     /// <summary>
     /// Diagnostic, only when asked (<c>--semantic-probe</c>): the same head on the continuous semantic features z of
     /// each modality, before quantisation. Beside the raw probe and the head on codes it says where the class is lost:
-    /// in the encoder (raw high, z low) or in the quantiser (z high, codes low).
+    /// in the encoder (raw high, z low) or in the quantiser (z high, codes low). In JSON once, as <c>semantic_probes</c>.
     /// </summary>
+    [JsonIgnore]
     public IReadOnlyList<ProbeScore> BeforeQuantisation => SemanticProbes ?? [];
 
-    /// <summary>The in-modality scores checked against chance (empty where the task has no chance level).</summary>
+    /// <summary>The in-modality scores checked against chance (empty where the task has no chance level). In JSON once, as <c>chance_checks</c>.</summary>
+    [JsonIgnore]
     public IReadOnlyList<ChanceCheck> AgainstChance => ChanceChecks ?? [];
 
     /// <summary>Every checked in-modality score is above twice chance.</summary>

@@ -80,7 +80,9 @@ public sealed class CliTests : IDisposable
         Assert.True(code == 0, err);
         Assert.Matches(@"head on semantic features before quantisation: a2a [0-9.]+, v2v [0-9.]+", output);
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
-        var probes = doc.RootElement.GetProperty("learning").GetProperty("before_quantisation").EnumerateArray().ToList();
+        var learning = doc.RootElement.GetProperty("learning");
+        var probes = learning.GetProperty("semantic_probes").EnumerateArray().ToList();
+        Assert.False(learning.TryGetProperty("before_quantisation", out _));   // each list once
         Assert.Equal(["a2a", "v2v"], probes.Select(p => p.GetProperty("direction").GetString()!));
         Assert.All(probes, p => Assert.InRange(p.GetProperty("value").GetDouble(), 0, 100));
     }
@@ -124,6 +126,8 @@ public sealed class CliTests : IDisposable
         Assert.Equal(["audio", "video"], learning.GetProperty("codes").EnumerateArray().Select(c => c.GetProperty("modality").GetString()!).Order());
         Assert.Equal(25, learning.GetProperty("chance").GetDouble(), 9);
         Assert.True(learning.GetProperty("learned").ValueKind is JsonValueKind.True or JsonValueKind.False);
+        Assert.Equal(["a2a", "v2v"], learning.GetProperty("chance_checks").EnumerateArray().Select(c => c.GetProperty("direction").GetString()!).Order());
+        Assert.False(learning.TryGetProperty("against_chance", out _));   // each list once
         // What the codes carry: a code → label lookup per pair of modalities, fitted on train, scored on val.
         var content = learning.GetProperty("code_content").EnumerateArray().ToList();
         Assert.Equal(["a2a", "a2v", "v2a", "v2v"], content.Select(c => c.GetProperty("direction").GetString()!).Order());
