@@ -71,6 +71,11 @@ public sealed record ExperimentSpec
     public string? ConfigOverrides { get; init; }
     /// <summary>Diagnostic (AVE): also train the head on each modality's continuous semantic features, before quantisation.</summary>
     public bool SemanticProbe { get; init; }
+    /// <summary>
+    /// Diagnostic (AVE): also the raw-feature probe of video on every grid cell — the head's per-step linear map on each
+    /// of the T·G² cells, max over all of them — beside the grid-mean probe that is the ceiling (<see cref="LearningReport.CellProbes"/>).
+    /// </summary>
+    public bool CellProbe { get; init; }
 
     /// <summary>The model config this spec trains, fitted to the dataset's shapes.</summary>
     public UniCodeConfig Config(DatasetTensors data) => Config(data, out _);
@@ -220,8 +225,10 @@ public static class Experiment
             {
                 var (metric, results, rows, heads, probes) = Downstream(spec, model, data, device, progress, ct);
                 var semantic = spec.SemanticProbe && spec.Task == DownstreamTask.Ave ? SemanticProbes(spec, model, data, device) : null;
+                var cells = spec.CellProbe && spec.Task == DownstreamTask.Ave ? CellProbes(spec, model, data, device) : null;
                 model.eval();
-                var learning = Learning(model, data, heads, probes, metric == "accuracy" ? results : null, Split(spec)) with { SemanticProbes = semantic };
+                var learning = Learning(model, data, heads, probes, metric == "accuracy" ? results : null, Split(spec))
+                    with { SemanticProbes = semantic, CellProbes = cells };
                 rows = [.. rows, .. LearningRows(learning, rows)];
                 inspect?.Invoke(model);
                 return new ExperimentResult
@@ -305,6 +312,18 @@ public static class Experiment
             return new ProbeScore(m.ToString().ToLowerInvariant(), r.Scores[0].Direction.Name, r.Scores[0].Accuracy);
         }).ToList();
     }
+
+    /// <summary>The raw-feature probe on every video grid cell (<see cref="ExperimentSpec.CellProbe"/>); none without video.</summary>
+    private static IReadOnlyList<ProbeScore> CellProbes(ExperimentSpec spec, UniCodeModel model, DatasetTensors data, Device device)
+    {
+        if (!model.Modalities.Contains(Modality.Video)) return [];
+        var options = HeadOptions(spec, DownstreamOptions.Ave, model, device) with { EncoderTrainMode = false };
+        var probe = EventClassification.Run(RawCells, data.Labeled(), Modality.Video, [Modality.Video], options, "ave-cell-probe");
+        return [new ProbeScore("video", probe.Scores[0].Direction.Name, probe.Scores[0].Accuracy)];
+    }
+
+    /// <summary>The raw features with every video grid cell a step of its own: [B, T·G·G, W] (other modalities unchanged).</summary>
+    public static CodeEncoder RawCells => (m, raw, _) => raw.dim() == 5 ? raw.reshape(raw.shape[0], raw.shape[1] * raw.shape[2] * raw.shape[3], raw.shape[4]) : raw;
 
     /// <summary>A task's head settings with the spec's seed, protocol and epochs, on the model's device and precision.</summary>
     private static DownstreamOptions HeadOptions(ExperimentSpec spec, DownstreamOptions task, UniCodeModel model, Device device)

@@ -41,7 +41,9 @@ public sealed record ProbeScore(string Modality, string Direction, double Value)
 /// score no better than twice chance in their own modality carries <see cref="Learned"/> = false and warnings.
 /// <see cref="CodeContent"/> (null where the data has no training split) says what the codes carry: per pair of
 /// modalities, a code → label lookup filled on the training split and scored on <see cref="Split"/>: whether the codes
-/// mark <em>when</em> the event is, <em>what</em> it is, or neither. A diagnostic, not a check.
+/// mark <em>when</em> the event is, <em>what</em> it is, or neither. A diagnostic, not a check. <see cref="CellProbes"/>
+/// (only when asked, <c>--cell-probe</c>): the video probe on every grid cell, max over cells and seconds — whether the
+/// class is in the video at all where the grid mean (<see cref="Probes"/>, the ceiling the checks use) cannot read it.
 /// </summary>
 public sealed record LearningReport(
     string Split,
@@ -52,7 +54,8 @@ public sealed record LearningReport(
     IReadOnlyList<ProbeScore> Probes,
     IReadOnlyList<ChanceCheck>? ChanceChecks = null,
     IReadOnlyList<ProbeScore>? SemanticProbes = null,
-    IReadOnlyList<CodeContent>? CodeContent = null)
+    IReadOnlyList<CodeContent>? CodeContent = null,
+    IReadOnlyList<ProbeScore>? CellProbes = null)
 {
 
     /// <summary>

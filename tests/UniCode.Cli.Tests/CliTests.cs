@@ -76,15 +76,19 @@ public sealed class CliTests : IDisposable
     {
         var json = Path.Combine(dir, "semantic.json");
         var (code, output, err) = Unicode("run", "--data", "synth:clips=96,classes=4,audio=16,video=8,grid=5,text=0,seed=3",
-            "--seed", "2", "--pretrain-epochs", "1", "--downstream-epochs", "2", "--semantic-probe", "--json", json);
+            "--seed", "2", "--pretrain-epochs", "1", "--downstream-epochs", "2", "--semantic-probe", "--cell-probe", "--json", json);
         Assert.True(code == 0, err);
         Assert.Matches(@"head on semantic features before quantisation: a2a [0-9.]+, v2v [0-9.]+", output);
+        Assert.Matches(@"raw-feature probe on every video grid cell \(max over cells and seconds\): v2v [0-9.]+", output);
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         var learning = doc.RootElement.GetProperty("learning");
         var probes = learning.GetProperty("semantic_probes").EnumerateArray().ToList();
         Assert.False(learning.TryGetProperty("before_quantisation", out _));   // each list once
         Assert.Equal(["a2a", "v2v"], probes.Select(p => p.GetProperty("direction").GetString()!));
         Assert.All(probes, p => Assert.InRange(p.GetProperty("value").GetDouble(), 0, 100));
+        var cells = Assert.Single(learning.GetProperty("cell_probes").EnumerateArray());
+        Assert.Equal("v2v", cells.GetProperty("direction").GetString());
+        Assert.InRange(cells.GetProperty("value").GetDouble(), 0, 100);
     }
 
     [Fact]

@@ -27,6 +27,7 @@ public static class ExperimentOptions
         new("no-reset", "ablation: switch code reset off", Flag: true),
         new("no-cmcm", "ablation: switch the CMCM loss off", Flag: true),
         new("semantic-probe", "diagnostic (ave): also train the head on the continuous semantic features before quantisation", Flag: true),
+        new("cell-probe", "diagnostic (ave): also train the raw-feature probe on every video grid cell (max over cells and seconds), beside the grid-mean ceiling", Flag: true),
     ];
 
     public static Method ParseMethod(string text) => text.ToLowerInvariant() switch
@@ -88,6 +89,7 @@ public static class ExperimentOptions
             Device = a.Required("device"),
             ConfigOverrides = config,
             SemanticProbe = Off("semantic-probe"),
+            CellProbe = Off("cell-probe"),
         };
     }
 }

@@ -117,6 +117,9 @@ public static class RunCommand
         if (l.BeforeQuantisation.Count > 0)
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"head on semantic features before quantisation: {string.Join(", ", l.BeforeQuantisation.Select(p => $"{p.Direction} {p.Value:F1}"))}");
+        if (l.CellProbes is { Count: > 0 })
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"raw-feature probe on every video grid cell (max over cells and seconds): {string.Join(", ", l.CellProbes.Select(p => $"{p.Direction} {p.Value:F1}"))}");
         if (l.CodeContent is { Count: > 0 })
         {
             static string Pct(double? v) => v is { } x ? x.ToString("F1", CultureInfo.InvariantCulture) : "–";

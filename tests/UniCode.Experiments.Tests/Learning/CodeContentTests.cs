@@ -99,3 +99,27 @@ public sealed class CodeContentTests
         Assert.Contains("label 7: expected 0 … 2", e.Message);
     }
 }
+
+public sealed class RawProbeEncoderTests
+{
+    [Fact]
+    public void The_cell_probe_sees_every_grid_cell_as_a_step_and_the_ceiling_sees_the_grid_mean()
+    {
+        // [B=2, T=3, G=2, G=2, W=4]: value = 1000 b + 100 t + 10 cell + channel
+        var values = new float[2 * 3 * 4 * 4];
+        for (var b = 0; b < 2; b++)
+            for (var t = 0; t < 3; t++)
+                for (var g = 0; g < 4; g++)
+                    for (var w = 0; w < 4; w++) values[((b * 3 + t) * 4 + g) * 4 + w] = 1000 * b + 100 * t + 10 * g + w;
+        using var video = tensor(values, [2, 3, 2, 2, 4]);
+        using var cells = Experiment.RawCells(UniCode.Model.Config.Modality.Video, video, false);
+        Assert.Equal([2L, 12, 4], cells.shape);
+        Assert.Equal(1000 + 100 * 2 + 10 * 3 + 1, cells[1, 2 * 4 + 3, 1].item<float>());   // clip 1, second 2, cell 3, channel 1
+        using var mean = Experiment.RawFeatures(UniCode.Model.Config.Modality.Video, video, false);
+        Assert.Equal([2L, 3, 4], mean.shape);
+        Assert.Equal(1000 + 100 * 2 + 15 + 1, mean[1, 2, 1].item<float>());                 // cells 0–3 average to 15
+        using var audio = zeros(2, 3, 5);
+        using var same = Experiment.RawCells(UniCode.Model.Config.Modality.Audio, audio, false);
+        Assert.Equal(audio.shape, same.shape);
+    }
+}
