@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using UniCode.Data;
+using UniCode.Data.Synthetic;
 using UniCode.Model;
 using UniCode.Model.Checkpoints;
 using UniCode.Model.Config;
@@ -227,8 +228,9 @@ public static class Experiment
                 var semantic = spec.SemanticProbe && spec.Task == DownstreamTask.Ave ? SemanticProbes(spec, model, data, device) : null;
                 var cells = spec.CellProbe && spec.Task == DownstreamTask.Ave ? CellProbes(spec, model, data, device) : null;
                 model.eval();
+                var attention = spec.SemanticProbe ? ObjectAttention(model, data) : null;
                 var learning = Learning(model, data, heads, probes, metric == "accuracy" ? results : null, Split(spec))
-                    with { SemanticProbes = semantic, CellProbes = cells };
+                    with { SemanticProbes = semantic, CellProbes = cells, VideoAttention = attention };
                 rows = [.. rows, .. LearningRows(learning, rows)];
                 inspect?.Invoke(model);
                 return new ExperimentResult
@@ -311,6 +313,53 @@ public static class Experiment
             var r = EventClassification.Run(z, clips, m, [m], options, "ave-semantic-probe");
             return new ProbeScore(m.ToString().ToLowerInvariant(), r.Scores[0].Direction.Name, r.Scores[0].Accuracy);
         }).ToList();
+    }
+
+    /// <summary>
+    /// On synthetic data (whose generator knows which grid cells show the event): the share of the video pooler's
+    /// attention that falls on those cells in the event seconds of the validation split (else test), against the share
+    /// of a pooler that looks everywhere alike. Null for other data or without video.
+    /// </summary>
+    public static ObjectAttention? ObjectAttention(UniCodeModel model, DatasetTensors data)
+    {
+        if (data.Dataset is not SyntheticDataset synth || !model.Modalities.Contains(Modality.Video)) return null;
+        var clips = data.Labeled();
+        var split = CodeSplit(clips);
+        var indices = clips.Split(split);
+        var raw = clips.FeaturesOf(Modality.Video);
+        var cells = (int)(raw.shape[2] * raw.shape[3]);
+        double onObject = 0;
+        var segments = 0;
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            for (var start = 0; start < indices.Length; start += 80)
+            {
+                var batch = indices[start..Math.Min(indices.Length, start + 80)];
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
+                var idx = tensor(batch.Select(i => (long)i).ToArray(), ScalarType.Int64);
+                var alpha = model.VideoAttention(raw.index_select(0, idx).to(model.DType, model.Quantizer.Codebook.device))
+                    .to(ScalarType.Float64).cpu().data<double>().ToArray();                      // [n, T, G·G]
+                var t = (int)raw.shape[1];
+                for (var i = 0; i < batch.Length; i++)
+                {
+                    var clip = synth.Describe(batch[i]);
+                    for (var s = 0; s < t; s++)
+                    {
+                        if (!clip.InEvent(s)) continue;
+                        segments++;
+                        foreach (var g in clip.ObjectCells) onObject += alpha[(i * t + s) * cells + g];
+                    }
+                }
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        return segments == 0 ? null : new ObjectAttention(split, segments, 100 * onObject / segments, 100.0 * synth.Spec.ObjectCells / cells);
     }
 
     /// <summary>The raw-feature probe on every video grid cell (<see cref="ExperimentSpec.CellProbe"/>); none without video.</summary>

@@ -31,6 +31,13 @@ public sealed record ChanceCheck(string Direction, string Split, double Score, d
     public bool AboveChance => Score > RequiredFactor * Chance;
 }
 
+/// <summary>
+/// Where the video pooler looks, on synthetic data: <paramref name="Share"/> (%) of its attention on the grid cells that
+/// show the event, averaged over the event seconds of <paramref name="Split"/>; <paramref name="Uniform"/> (%) is the share of
+/// a pooler that weighs every cell alike.
+/// </summary>
+public sealed record ObjectAttention(string Split, int Segments, double Share, double Uniform);
+
 /// <summary>The raw-feature ceiling of one modality: the same downstream protocol with the head on raw features instead of codes.</summary>
 public sealed record ProbeScore(string Modality, string Direction, double Value);
 
@@ -44,6 +51,7 @@ public sealed record ProbeScore(string Modality, string Direction, double Value)
 /// mark <em>when</em> the event is, <em>what</em> it is, or neither. A diagnostic, not a check. <see cref="CellProbes"/>
 /// (only when asked, <c>--cell-probe</c>): the video probe on every grid cell, max over cells and seconds — whether the
 /// class is in the video at all where the grid mean (<see cref="Probes"/>, the ceiling the checks use) cannot read it.
+/// <see cref="VideoAttention"/> (with <c>--semantic-probe</c>, synthetic data only): where the video pooler looks.
 /// </summary>
 public sealed record LearningReport(
     string Split,
@@ -55,7 +63,8 @@ public sealed record LearningReport(
     IReadOnlyList<ChanceCheck>? ChanceChecks = null,
     IReadOnlyList<ProbeScore>? SemanticProbes = null,
     IReadOnlyList<CodeContent>? CodeContent = null,
-    IReadOnlyList<ProbeScore>? CellProbes = null)
+    IReadOnlyList<ProbeScore>? CellProbes = null,
+    ObjectAttention? VideoAttention = null)
 {
 
     /// <summary>

@@ -156,6 +156,9 @@ public sealed class UniCodeModel : nn.Module
     /// <summary>Φ_m(x_m) without quantization: the continuous semantic feature [B,T,D].</summary>
     public Tensor SemanticFeatures(Modality m, Tensor raw) => semantic[Index(m)].call(EncoderInput(m, inputs.Apply(m, raw)));
 
+    /// <summary>Where the video semantic encoder's pooler looks: its attention over the grid cells, [B, T, G·G] (diagnostic).</summary>
+    public Tensor VideoAttention(Tensor raw) => semantic[Index(Modality.Video)].VideoAttention(EncoderInput(Modality.Video, inputs.Apply(Modality.Video, raw)));
+
     /// <summary>Nearest code indices [B,T] of a modality's raw input.</summary>
     public Tensor CodeIndices(Modality m, Tensor raw) => quantizer.NearestIndices(SemanticFeatures(m, raw));
 

@@ -80,12 +80,16 @@ public sealed class CliTests : IDisposable
         Assert.True(code == 0, err);
         Assert.Matches(@"head on semantic features before quantisation: a2a [0-9.]+, v2v [0-9.]+", output);
         Assert.Matches(@"raw-feature probe on every video grid cell \(max over cells and seconds\): v2v [0-9.]+", output);
+        Assert.Matches(@"video pooler's attention on the event's grid cells \([0-9]+ event seconds of val\): [0-9.]+ % \(looking everywhere alike: 12.0 %\)", output);
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         var learning = doc.RootElement.GetProperty("learning");
         var probes = learning.GetProperty("semantic_probes").EnumerateArray().ToList();
         Assert.False(learning.TryGetProperty("before_quantisation", out _));   // each list once
         Assert.Equal(["a2a", "v2v"], probes.Select(p => p.GetProperty("direction").GetString()!));
         Assert.All(probes, p => Assert.InRange(p.GetProperty("value").GetDouble(), 0, 100));
+        var attention = learning.GetProperty("video_attention");
+        Assert.InRange(attention.GetProperty("share").GetDouble(), 0, 100);
+        Assert.Equal(12.0, attention.GetProperty("uniform").GetDouble(), 9);   // 3 object cells of 5 × 5
         var cells = Assert.Single(learning.GetProperty("cell_probes").EnumerateArray());
         Assert.Equal("v2v", cells.GetProperty("direction").GetString());
         Assert.InRange(cells.GetProperty("value").GetDouble(), 0, 100);

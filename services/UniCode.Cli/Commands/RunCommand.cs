@@ -117,6 +117,9 @@ public static class RunCommand
         if (l.BeforeQuantisation.Count > 0)
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"head on semantic features before quantisation: {string.Join(", ", l.BeforeQuantisation.Select(p => $"{p.Direction} {p.Value:F1}"))}");
+        if (l.VideoAttention is { } va)
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"video pooler's attention on the event's grid cells ({va.Segments} event seconds of {va.Split}): {va.Share:F1} % (looking everywhere alike: {va.Uniform:F1} %)");
         if (l.CellProbes is { Count: > 0 })
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"raw-feature probe on every video grid cell (max over cells and seconds): {string.Join(", ", l.CellProbes.Select(p => $"{p.Direction} {p.Value:F1}"))}");

@@ -39,6 +39,10 @@ public sealed class SemanticEncoder : nn.Module<Tensor, Tensor>
 
     public Modality Modality { get; }
 
+    /// <summary>Video only: the pooler's attention over the grid cells of every segment, [B, T, G·G].</summary>
+    public Tensor VideoAttention(Tensor x) =>
+        pooler?.Attention(x) ?? throw new InvalidOperationException($"the {Modality} semantic encoder has no grid pooler: expected video");
+
     public override Tensor forward(Tensor x)
     {
         if (pooler is null) return trm.call(x);

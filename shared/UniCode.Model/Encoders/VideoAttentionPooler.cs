@@ -34,9 +34,25 @@ public sealed class VideoAttentionPooler : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
+        using var scope = NewDisposeScope();
+        var (alpha, gated) = Attend(x);
+        var pooled = alpha.transpose(1, 2).bmm(gated);                                     // [N, 1, Dv]
+        return pooled.reshape(x.shape[0], x.shape[1], channels).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The attention weights α over the cells of every segment, [B, T, G·G] (a diagnostic: where the pooler looks).</summary>
+    public Tensor Attention(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var (alpha, _) = Attend(x);
+        return alpha.reshape(x.shape[0], x.shape[1], x.shape[2] * x.shape[3]).MoveToOuterDisposeScope();
+    }
+
+    // α [N, G·G, 1] and x' [N, G·G, Dv] with N = B·T, in the caller's dispose scope.
+    private (Tensor Alpha, Tensor Gated) Attend(Tensor x)
+    {
         if (x.ndim != 5 || x.shape[2] != x.shape[3] || x.shape[4] != channels)
             throw new ArgumentException($"VideoAttentionPooler: input shape [{string.Join(", ", x.shape)}], expected [B, T, G, G, {channels}]");
-        using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], cells = x.shape[2] * x.shape[3];
         var cellsFirst = x.reshape(b * t, cells, channels);                                  // [N, G·G, Dv]
         var g = cellsFirst.mean([1]);                                                      // [N, Dv]
@@ -45,7 +61,6 @@ public sealed class VideoAttentionPooler : nn.Module<Tensor, Tensor>
         var q = F.relu(query.call(g)).unsqueeze(1);                               // [N, 1, A]
         var k = F.relu(key.call(gated));                                          // [N, G·G, A]
         var alpha = F.softmax(torch.tanh(score.call(k * q)), 1);                  // [N, G·G, 1], over cells
-        var pooled = alpha.transpose(1, 2).bmm(gated);                                     // [N, 1, Dv]
-        return pooled.reshape(b, t, channels).MoveToOuterDisposeScope();
+        return (alpha, gated);
     }
 }

@@ -50,7 +50,11 @@ public class VideoAttentionPoolerTests
         const int segments = 2, cells = 4, ch = 2;
         var xs = new double[segments * cells * ch];
         for (var i = 0; i < xs.Length; i++) xs[i] = Math.Sin(1.7 * i + 0.3) * (1 + i % 3);
-        var y = ToDoubles(pooler.call(tensor(xs, dtype: ScalarType.Float64).reshape(1, segments, 2, 2, ch)));
+        var x = tensor(xs, dtype: ScalarType.Float64).reshape(1, segments, 2, 2, ch);
+        var y = ToDoubles(pooler.call(x));
+        var attention = pooler.Attention(x);
+        Assert.Equal(new long[] { 1, segments, cells }, attention.shape);
+        var alpha = ToDoubles(attention);
 
         for (var n = 0; n < segments; n++)
         {
@@ -70,6 +74,7 @@ public class VideoAttentionPoolerTests
                 e[i] = Math.Tanh(ws[0] * k0 * q[0] + ws[1] * k1 * q[1] + bs);
             }
             var z = e.Sum(Math.Exp);
+            for (var i = 0; i < cells; i++) Assert.Equal(Math.Exp(e[i]) / z, alpha[n * cells + i], 12);   // where it looks
             for (var k = 0; k < ch; k++)
             {
                 var expected = 0.0;
