@@ -19,6 +19,12 @@ public sealed record RabbitMqSettings(string Host, int Port, string VirtualHost,
     public const string UserVariable = "UNICODE_RABBITMQ_USER";
     public const string PasswordVariable = "UNICODE_RABBITMQ_PASS";
 
+    /// <summary>Optional: seconds a transient failure (database or broker restarting) is retried for (default 180).</summary>
+    public const string RetryWindowVariable = "UNICODE_RETRY_WINDOW_SECONDS";
+
+    /// <summary>How long transient failures are retried by default: long enough to ride out a database or broker restart.</summary>
+    public static readonly TimeSpan DefaultRetryWindow = TimeSpan.FromMinutes(3);
+
     public static IReadOnlyList<string> Variables { get; } =
         [HostVariable, PortVariable, VirtualHostVariable, UserVariable, PasswordVariable];
 
@@ -34,9 +40,31 @@ public sealed record RabbitMqSettings(string Host, int Port, string VirtualHost,
     /// </summary>
     public string? Prefix { get; init; }
 
-    /// <summary>Waits between in-process retries of a transient failure; the count is the number of retries.</summary>
-    public IReadOnlyList<TimeSpan> RetryIntervals { get; init; } =
-        [TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)];
+    /// <summary>
+    /// Waits between in-process retries of a transient failure; the count is the number of retries. Default:
+    /// <see cref="Backoff"/> over <see cref="DefaultRetryWindow"/> (0.5 s doubling to 30 s, 3 minutes in all), so a
+    /// consumer rides out a PostgreSQL or RabbitMQ restart instead of dead-lettering its message.
+    /// </summary>
+    public IReadOnlyList<TimeSpan> RetryIntervals { get; init; } = Backoff(DefaultRetryWindow);
+
+    /// <summary>The total of <see cref="RetryIntervals"/>: how long a transient failure is retried before it counts.</summary>
+    public TimeSpan RetryWindow => RetryIntervals.Aggregate(TimeSpan.Zero, (sum, i) => sum + i);
+
+    /// <summary>
+    /// Waits of 0.5 s, doubling up to 30 s each, until they add up to at least <paramref name="window"/> (none for a
+    /// zero window).
+    /// </summary>
+    public static IReadOnlyList<TimeSpan> Backoff(TimeSpan window)
+    {
+        var waits = new List<TimeSpan>();
+        var next = TimeSpan.FromMilliseconds(500);
+        for (var sum = TimeSpan.Zero; sum < window; sum += waits[^1])
+        {
+            waits.Add(next < window - sum ? next : window - sum);
+            next = TimeSpan.FromTicks(Math.Min(next.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+        }
+        return waits;
+    }
 
     /// <summary>Reads UNICODE_RABBITMQ_HOST, _PORT, _VHOST, _USER and _PASS from the process environment.</summary>
     public static RabbitMqSettings FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable);
@@ -56,7 +84,14 @@ public sealed record RabbitMqSettings(string Host, int Port, string VirtualHost,
         var portText = lookup(PortVariable)!;
         if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
             throw new InvalidOperationException($"RabbitMQ settings: {PortVariable} is '{portText}'; expected a TCP port number in 1..65535 (e.g. 5672).");
-        return new RabbitMqSettings(lookup(HostVariable)!, port, lookup(VirtualHostVariable)!, lookup(UserVariable)!, lookup(PasswordVariable)!);
+        var settings = new RabbitMqSettings(lookup(HostVariable)!, port, lookup(VirtualHostVariable)!, lookup(UserVariable)!, lookup(PasswordVariable)!);
+        if (lookup(RetryWindowVariable) is { } windowText && !string.IsNullOrWhiteSpace(windowText))
+        {
+            if (!double.TryParse(windowText.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds) || seconds is < 0 or > 86_400)
+                throw new InvalidOperationException($"{RetryWindowVariable} is '{windowText}'; expected seconds in 0..86400 (0 = no retries), e.g. 180");
+            settings = settings with { RetryIntervals = Backoff(TimeSpan.FromSeconds(seconds)) };
+        }
+        return settings;
     }
 
     /// <summary>amqp://user@host:port/vhost, without the password (for logs).</summary>

@@ -21,6 +21,7 @@ public sealed class ResultsDbContext(DbContextOptions<ResultsDbContext> options)
     public DbSet<MetricPoint> MetricPoints => Set<MetricPoint>();
     public DbSet<Chain> Chains => Set<Chain>();
     public DbSet<ChainStep> ChainSteps => Set<ChainStep>();
+    public DbSet<Worker> Workers => Set<Worker>();
     public DbSet<EvaluationSuite> EvaluationSuites => Set<EvaluationSuite>();
     public DbSet<ReevaluationRequest> ReevaluationRequests => Set<ReevaluationRequest>();
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
@@ -41,6 +42,7 @@ public sealed class ResultsDbContext(DbContextOptions<ResultsDbContext> options)
         modelBuilder.ApplyConfiguration(new MetricPointConfiguration());
         modelBuilder.ApplyConfiguration(new ChainConfiguration());
         modelBuilder.ApplyConfiguration(new ChainStepConfiguration());
+        modelBuilder.ApplyConfiguration(new WorkerConfiguration());
         modelBuilder.ApplyConfiguration(new EvaluationSuiteConfiguration());
         modelBuilder.ApplyConfiguration(new ReevaluationRequestConfiguration());
         modelBuilder.ApplyConfiguration(new OutboxMessageConfiguration());

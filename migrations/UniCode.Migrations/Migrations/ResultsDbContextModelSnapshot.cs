@@ -159,6 +159,10 @@ namespace UniCode.Migrations
                         .HasColumnType("text")
                         .HasColumnName("label");
 
+                    b.Property<DateTimeOffset?>("LastHeartbeatAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_heartbeat_at");
+
                     b.Property<Guid?>("ParentStepId")
                         .HasColumnType("uuid")
                         .HasColumnName("parent_step_id");
@@ -174,6 +178,10 @@ namespace UniCode.Migrations
                     b.Property<string>("Reason")
                         .HasColumnType("text")
                         .HasColumnName("reason");
+
+                    b.Property<int>("Restarts")
+                        .HasColumnType("integer")
+                        .HasColumnName("restarts");
 
                     b.Property<string>("ResultJson")
                         .HasColumnType("jsonb")
@@ -227,6 +235,10 @@ namespace UniCode.Migrations
                         .HasColumnType("xid")
                         .HasColumnName("xmin");
 
+                    b.Property<string>("Worker")
+                        .HasColumnType("text")
+                        .HasColumnName("worker");
+
                     b.HasKey("Id")
                         .HasName("pk_chain_steps");
 
@@ -255,7 +267,9 @@ namespace UniCode.Migrations
 
                             t.HasCheckConstraint("ck_chain_steps_kind", "kind IN ('pretrain', 'register', 'finetune', 'evaluate')");
 
-                            t.HasCheckConstraint("ck_chain_steps_status", "status IN ('pending', 'dispatched', 'running', 'succeeded', 'failed', 'cancelled', 'skipped')");
+                            t.HasCheckConstraint("ck_chain_steps_restarts", "restarts >= 0");
+
+                            t.HasCheckConstraint("ck_chain_steps_status", "status IN ('pending', 'dispatched', 'running', 'stalled', 'succeeded', 'failed', 'cancelled', 'skipped')");
 
                             t.HasCheckConstraint("ck_chain_steps_step_key", "step_key ~ '^[0-9a-f]{64}$'");
                         });
@@ -738,6 +752,50 @@ namespace UniCode.Migrations
                             t.HasCheckConstraint("ck_runs_status", "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')");
 
                             t.HasCheckConstraint("ck_runs_step_key", "step_key ~ '^[0-9a-f]{64}$'");
+                        });
+                });
+
+            modelBuilder.Entity("UniCode.Persistence.Entities.Worker", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasColumnType("text")
+                        .HasColumnName("name");
+
+                    b.Property<string>("JobKind")
+                        .HasColumnType("text")
+                        .HasColumnName("job_kind");
+
+                    b.Property<DateTimeOffset>("FirstSeenAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("first_seen_at");
+
+                    b.Property<DateTimeOffset>("LastSeenAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("last_seen_at");
+
+                    b.Property<string>("Queue")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("queue");
+
+                    b.Property<Guid?>("RunningJobId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("running_job_id");
+
+                    b.Property<string>("Service")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("service");
+
+                    b.HasKey("Name", "JobKind")
+                        .HasName("pk_workers");
+
+                    b.HasIndex("JobKind", "LastSeenAt")
+                        .HasDatabaseName("ix_workers_job_kind_last_seen_at");
+
+                    b.ToTable("workers", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_workers_job_kind", "job_kind IN ('pretrain', 'finetune', 'evaluate')");
                         });
                 });
 

@@ -65,3 +65,35 @@ public sealed record JobCancelled(
 /// <param name="ChainId">The chain that asked, if a chain did.</param>
 /// <param name="RequestedAt">When the cancellation was requested.</param>
 public sealed record CancelJob(Guid JobId, string Reason, Guid? ChainId, DateTimeOffset RequestedAt);
+
+/// <summary>
+/// A job service worker says it is alive, every <c>UNICODE_HEARTBEAT_SECONDS</c> (10 s by default) whether it runs a
+/// job or not, independent of the progress throttle. The orchestrator keeps the last one per worker and job kind (table
+/// workers) and, for each job in <paramref name="Jobs"/>, renews the lease of the steps waiting for it: a step whose
+/// job sends none for a lease period is marked stalled.
+/// Published by the trainer, fine-tuning and evaluation hosts; consumed by the chain coordinator.
+/// </summary>
+/// <param name="Worker">UNICODE_WORKER_NAME of the worker (default host:pid).</param>
+/// <param name="Service">"trainer", "finetuning" or "evaluation".</param>
+/// <param name="Queues">What it consumes: one entry per job kind, with its queue name.</param>
+/// <param name="Jobs">The jobs it runs now (empty when idle; a host runs one job per queue at most).</param>
+/// <param name="SentAt">When the worker sent it (the orchestrator's lease uses its own clock).</param>
+public sealed record WorkerHeartbeat(
+    string Worker, string Service, IReadOnlyList<WorkerQueue> Queues, IReadOnlyList<JobHeartbeat> Jobs, DateTimeOffset SentAt);
+
+/// <summary>A job kind a worker consumes and the queue it consumes it from.</summary>
+/// <param name="JobKind">"pretrain", "finetune" or "evaluate".</param>
+/// <param name="Queue">The queue name, e.g. "pretrain-model" (with the bus prefix, if any).</param>
+public sealed record WorkerQueue(string JobKind, string Queue);
+
+/// <summary>One running job in a <see cref="WorkerHeartbeat"/>.</summary>
+/// <param name="JobId">The job (= the run id).</param>
+/// <param name="JobKind">"pretrain", "finetune" or "evaluate".</param>
+/// <param name="ChainId">The chain that dispatched it, if any.</param>
+/// <param name="StepKey">Its step key.</param>
+/// <param name="Step">Units done at its last progress report (null before the first).</param>
+/// <param name="TotalSteps">Units planned (null before the first report).</param>
+/// <param name="Starts">How many deliveries of the job were started without finishing, this one included (1 on a first start).</param>
+/// <param name="StartedAt">When this delivery started on the worker.</param>
+public sealed record JobHeartbeat(
+    Guid JobId, string JobKind, Guid? ChainId, string StepKey, long? Step, long? TotalSteps, int Starts, DateTimeOffset StartedAt);

@@ -33,6 +33,19 @@ public sealed class ChainStep
     /// <summary>How many times the command was dispatched (re-dispatches by the reconciler included).</summary>
     public int Attempts { get; set; }
 
+    /// <summary>
+    /// How many times the job was started again after it was lost: re-dispatches of a stalled step by the reconciler,
+    /// or deliveries a worker reports beyond the first (its start count, when a worker died and the broker handed the
+    /// job to another). Bounded by the chain's max restarts (<c>--max-restarts</c>, else the orchestrator's).
+    /// </summary>
+    public int Restarts { get; set; }
+
+    /// <summary>When the orchestrator last received a heartbeat for the step's job (its clock); the lease runs from here.</summary>
+    public DateTimeOffset? LastHeartbeatAt { get; set; }
+
+    /// <summary>The worker that sent the last heartbeat for the step's job (UNICODE_WORKER_NAME).</summary>
+    public string? Worker { get; set; }
+
     /// <summary>Why the step failed, was cancelled, skipped or attached to another chain's job.</summary>
     public string? Reason { get; set; }
 
@@ -97,20 +110,26 @@ public static class ChainStepStatuses
     public const string Pending = "pending";
     /// <summary>Its command is in the outbox (or it waits for another chain's job with the same key).</summary>
     public const string Dispatched = "dispatched";
-    /// <summary>The worker reported progress.</summary>
+    /// <summary>The worker reported progress or a heartbeat.</summary>
     public const string Running = "running";
+    /// <summary>
+    /// Its job's lease expired (no heartbeat for <c>UNICODE_HEARTBEAT_LEASE</c>): the worker died or the job was lost.
+    /// Still active: a heartbeat makes it running again, a completion ends it, the reconciler re-dispatches it when a
+    /// worker for its queue is idle. The reason says which worker went silent and whether any is alive.
+    /// </summary>
+    public const string Stalled = "stalled";
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
     /// <summary>Not run: the result of the same step key already existed and was reused.</summary>
     public const string Skipped = "skipped";
 
-    public static IReadOnlyList<string> All { get; } = [Pending, Dispatched, Running, Succeeded, Failed, Cancelled, Skipped];
+    public static IReadOnlyList<string> All { get; } = [Pending, Dispatched, Running, Stalled, Succeeded, Failed, Cancelled, Skipped];
 
     /// <summary>Statuses of a step whose job may still answer.</summary>
-    public static IReadOnlyList<string> Active { get; } = [Dispatched, Running];
+    public static IReadOnlyList<string> Active { get; } = [Dispatched, Running, Stalled];
 
-    public static bool IsActive(string status) => status is Dispatched or Running;
+    public static bool IsActive(string status) => status is Dispatched or Running or Stalled;
 
     public static bool IsDone(string status) => status is Succeeded or Skipped;
 

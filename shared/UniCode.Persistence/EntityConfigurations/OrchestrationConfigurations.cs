@@ -38,6 +38,7 @@ internal sealed class ChainStepConfiguration : IEntityTypeConfiguration<ChainSte
             t.HasCheckConstraint("ck_chain_steps_status", Sql.OneOf("status", ChainStepStatuses.All));
             t.HasCheckConstraint("ck_chain_steps_step_key", Sql.IsSha256("step_key"));
             t.HasCheckConstraint("ck_chain_steps_attempts", "attempts >= 0");
+            t.HasCheckConstraint("ck_chain_steps_restarts", "restarts >= 0");
         });
         b.HasKey(s => s.Id);
         b.Property(s => s.Id).ValueGeneratedNever();
@@ -51,6 +52,16 @@ internal sealed class ChainStepConfiguration : IEntityTypeConfiguration<ChainSte
         b.HasIndex(s => s.JobId);
         b.HasIndex(s => new { s.Status, s.DispatchedAt });
         b.HasIndex(s => s.CheckpointSha256);
+    }
+}
+
+internal sealed class WorkerConfiguration : IEntityTypeConfiguration<Worker>
+{
+    public void Configure(EntityTypeBuilder<Worker> b)
+    {
+        b.ToTable("workers", t => t.HasCheckConstraint("ck_workers_job_kind", Sql.OneOf("job_kind", RunKinds.All)));
+        b.HasKey(w => new { w.Name, w.JobKind });
+        b.HasIndex(w => new { w.JobKind, w.LastSeenAt });
     }
 }
 

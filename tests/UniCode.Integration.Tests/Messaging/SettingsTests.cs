@@ -21,7 +21,8 @@ public sealed class SettingsTests
         Assert.Null(settings.Prefix);
         Assert.DoesNotContain("hunter2", settings.ToString());
         Assert.Equal("amqp://svc@10.0.0.5:5673/unicode", settings.Describe());
-        Assert.Equal(settings with { RetryIntervals = [TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5)] }, settings);
+        Assert.Equal(settings with { RetryIntervals = RabbitMqSettings.Backoff(TimeSpan.FromMinutes(3)) }, settings);   // rides out a restart
+        Assert.Equal(TimeSpan.FromMinutes(3), settings.RetryWindow);
         Assert.NotEqual(settings with { RetryIntervals = [TimeSpan.FromSeconds(1)] }, settings);
         Assert.NotEqual(settings with { PrefetchCount = 1 }, settings);
     }

@@ -26,7 +26,8 @@ public sealed class MigratorTests(ServerFixture servers)
             id => Assert.EndsWith("_QuartzJobStore", id),
             id => Assert.EndsWith("_OrchestratorState", id),
             id => Assert.EndsWith("_ResultsViews", id),
-            id => Assert.EndsWith("_LearningColumns", id));
+            id => Assert.EndsWith("_LearningColumns", id),
+            id => Assert.EndsWith("_HeartbeatsAndLeases", id));
         Assert.Empty(second);
         await using var context = ResultsDbContextOptions.CreateContext(db.ConnectionString);
         Assert.Empty(await context.Database.GetPendingMigrationsAsync());
@@ -61,7 +62,7 @@ public sealed class MigratorTests(ServerFixture servers)
         {
             using var scope = host.Services.CreateScope();
             var context = scope.ServiceProvider.GetRequiredService<ResultsDbContext>();
-            Assert.Equal(5, (await context.Database.GetAppliedMigrationsAsync()).Count());
+            Assert.Equal(6, (await context.Database.GetAppliedMigrationsAsync()).Count());
             Assert.Empty(await context.Database.GetPendingMigrationsAsync());
             Assert.Equal(0, await context.Runs.CountAsync());   // the tables exist
         }
@@ -79,6 +80,23 @@ public sealed class MigratorTests(ServerFixture servers)
         await using var context = ResultsDbContextOptions.CreateContext(db.ConnectionString);
         var migrator = context.GetService<IMigrator>();
 
+        // HeartbeatsAndLeases: a stalled step goes back to running, the workers table and the new columns go.
+        await using (var connection = db.OpenConnection())
+        await using (var insert = new NpgsqlCommand(
+            "INSERT INTO chains (id, name, status, force, spec_json, step_count, submitted_at, created_at, updated_at) VALUES ('00000000-0000-0000-0000-000000000001', 'c', 'running', false, '{}', 1, now(), now(), now()); " +
+            "INSERT INTO chain_steps (id, chain_id, kind, label, step_key, job_id, status, attempts, restarts, created_at, updated_at) VALUES " +
+            "('00000000-0000-0000-0000-000000000002', '00000000-0000-0000-0000-000000000001', 'pretrain', 'p', repeat('a', 64), gen_random_uuid(), 'stalled', 1, 1, now(), now())", connection))
+            await insert.ExecuteNonQueryAsync();
+        await migrator.MigrateAsync("LearningColumns");
+        await using (var connection = db.OpenConnection())
+        await using (var check = new NpgsqlCommand(
+            "SELECT (SELECT status FROM chain_steps) || ' ' || (SELECT count(*) FROM information_schema.tables WHERE table_name = 'workers') || ' ' || " +
+            "(SELECT count(*) FROM information_schema.columns WHERE table_name = 'chain_steps' AND column_name IN ('restarts', 'worker', 'last_heartbeat_at'))", connection))
+            Assert.Equal("running 0 0", await check.ExecuteScalarAsync());
+        await using (var connection = db.OpenConnection())
+        await using (var delete = new NpgsqlCommand("DELETE FROM chains", connection))
+            await delete.ExecuteNonQueryAsync();
+
         await migrator.MigrateAsync("QuartzJobStore");
         Assert.Equal((15L, 6L, 0L), await CountTablesAsync(db));
 
@@ -88,7 +106,7 @@ public sealed class MigratorTests(ServerFixture servers)
         await migrator.MigrateAsync(Migration.InitialDatabase);
         Assert.Equal((0L, 0L, 0L), await CountTablesAsync(db));
 
-        Assert.Equal(5, (await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None)).Count);
+        Assert.Equal(6, (await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None)).Count);
         Assert.Equal((15L, 6L, 6L), await CountTablesAsync(db));
     }
 

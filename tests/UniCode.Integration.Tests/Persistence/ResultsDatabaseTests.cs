@@ -44,6 +44,7 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
             "chain_steps.source_modality", "chain_steps.target_modality", "chain_steps.checkpoint_sha256", "chain_steps.head_sha256",
             "chain_steps.command_type", "chain_steps.command_json", "chain_steps.progress_step", "chain_steps.progress_total",
             "chain_steps.created_at", "chain_steps.updated_at", "chain_steps.dispatched_at", "chain_steps.started_at", "chain_steps.finished_at",
+            "chain_steps.last_heartbeat_at", "chain_steps.restarts", "chain_steps.worker",
             "chains.id", "chains.name", "chains.status", "chains.force", "chains.spec_json", "chains.plan_json", "chains.step_count",
             "chains.reason", "chains.failed_step_key", "chains.submitted_at", "chains.created_at", "chains.updated_at",
             "chains.cancel_requested_at", "chains.finished_at",
@@ -74,6 +75,8 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
             "runs.id", "runs.kind", "runs.chain_id", "runs.step_key", "runs.config_json", "runs.config_hash", "runs.seed",
             "runs.code_version", "runs.code_dirty", "runs.dataset_hash", "runs.device", "runs.status", "runs.error",
             "runs.created_at", "runs.started_at", "runs.finished_at",
+            "workers.name", "workers.job_kind", "workers.service", "workers.queue", "workers.running_job_id",
+            "workers.first_seen_at", "workers.last_seen_at",
         ], columns);
 
         var jsonb = await QueryAsync(connection,
@@ -100,7 +103,8 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
             id => Assert.EndsWith("_QuartzJobStore", id),
             id => Assert.EndsWith("_OrchestratorState", id),
             id => Assert.EndsWith("_ResultsViews", id),
-            id => Assert.EndsWith("_LearningColumns", id));
+            id => Assert.EndsWith("_LearningColumns", id),
+            id => Assert.EndsWith("_HeartbeatsAndLeases", id));
     }
 
     [Fact]
