@@ -20,13 +20,17 @@ namespace UniCode.Jobs;
 /// acknowledged: never retried, never left to poison the queue.</item>
 /// <item>Transient error: rethrown for the bus's retries; after the last one run failed, JobFailed published, the message faults.</item>
 /// <item>A delivery started more than UNICODE_MAX_JOB_STARTS times (the worker died each time) fails permanently.</item>
+/// <item>Starting (the run row) and finishing (run succeeded) ride out a database restart: a transient failure there
+/// is retried in process for the bus's retry window (UNICODE_RETRY_WINDOW_SECONDS), so finished work is never re-run
+/// or failed because the database was briefly away.</item>
+/// <item>While it runs the job is in <see cref="RunningJobs"/>: the host's heartbeat reports it with its progress and start count.</item>
 /// </list>
 /// </summary>
 public sealed class JobExecutor(
     JobRuntime runtime, JobCancellations cancellations, RunLedger ledger, ArtifactFiles artifacts, CheckpointLocator checkpoints,
-    IBus bus, RabbitMqSettings rabbit, IEnumerable<IJobProgressObserver> observers, TimeProvider time, ILoggerFactory loggers)
+    IBus bus, RabbitMqSettings rabbit, IEnumerable<IJobProgressObserver> observers, RunningJobs runningJobs, TimeProvider time, ILoggerFactory loggers)
 {
-    private readonly IReadOnlyList<IJobProgressObserver> observers = observers.ToList();
+    private readonly IReadOnlyList<IJobProgressObserver> observers = [runningJobs, .. observers];   // the heartbeat's progress first
 
     public async Task ConsumeAsync<TMessage>(ConsumeContext<TMessage> context, IJob<TMessage> job) where TMessage : class
     {
@@ -62,7 +66,8 @@ public sealed class JobExecutor(
         RunStart start;
         try
         {
-            start = await ledger.BeginAsync(job.Kind, id, runtime.Where, CancellationToken.None);
+            start = await Retry(logger).RunAsync($"open run {id.JobId}",
+                ct => ledger.BeginAsync(job.Kind, id, runtime.Where, ct), CancellationToken.None);
         }
         catch (JobRejectedException e)
         {
@@ -95,6 +100,20 @@ public sealed class JobExecutor(
 
         logger.LogInformation("Started {Kind} job {JobId} on {Where} (start {Starts}, retry attempt {Attempt})",
             job.Kind, id.JobId, runtime.Where, starts, context.GetRetryAttempt());
+        runningJobs.Add(job.Kind, id, starts, time.GetUtcNow());
+        try
+        {
+            await RunStartedAsync(context, job, id, execution, running, logger);
+        }
+        finally
+        {
+            runningJobs.Remove(id.JobId);
+        }
+    }
+
+    private async Task RunStartedAsync<TMessage>(ConsumeContext<TMessage> context, IJob<TMessage> job, JobIdentity id, JobExecution execution,
+        RunningJob running, ILogger logger) where TMessage : class
+    {
         object completion;
         var progress = new ProgressReporter(id, p => job.ProgressEvent(id, p), bus, ledger,
             new ProgressThrottle(runtime.Settings.ProgressInterval, time), observers, logger, running.Token);
@@ -139,7 +158,8 @@ public sealed class JobExecutor(
             return;
         }
         await progress.DisposeAsync();
-        await ledger.SucceededAsync(id.JobId, CancellationToken.None);
+        // The work is done: a database restart now must not re-run it (the bus's retry would) nor fail it.
+        await Retry(logger).RunAsync($"record run {id.JobId} as succeeded", ct => ledger.SucceededAsync(id.JobId, ct), CancellationToken.None);
         await context.Publish(completion, completion.GetType());
         Starts.Clear(execution.WorkDirectory);
         logger.LogInformation("Succeeded: published {Event}", completion.GetType().Name);
@@ -195,6 +215,8 @@ public sealed class JobExecutor(
             if (parts.Count == 0 || !parts[^1].Contains(x.Message, StringComparison.Ordinal)) parts.Add(x.Message);
         return string.Join(" ← ", parts);
     }
+
+    private TransientRetry Retry(ILogger logger) => new(rabbit, time, logger);
 
     private static async Task TryAsync(Func<Task> action, ILogger logger)
     {

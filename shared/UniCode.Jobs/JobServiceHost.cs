@@ -76,6 +76,7 @@ public static class JobServiceHost
         services.AddSingleton(new ArtifactFiles(options.Jobs.ArtifactsDirectory));
         services.AddSingleton<CheckpointLocator>();
         services.AddSingleton<JobExecutor>();
+        services.AddSingleton<RunningJobs>();
         // A stopping worker lets its job reach the next step and hand the delivery back.
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(2));
         services.AddOptions<MassTransitHostOptions>().Configure(o =>
@@ -113,6 +114,9 @@ public static class JobServiceHost
         {
             if (options.TemporaryEntities) AutoDeleteExchanges(cfg);
         });
+        // After the bus (hosted services start in order): the worker announces itself, idle or busy.
+        services.AddSingleton<WorkerHeartbeatService>();
+        services.AddHostedService(sp => sp.GetRequiredService<WorkerHeartbeatService>());
         return services;
     }
 
@@ -120,12 +124,20 @@ public static class JobServiceHost
     /// A job consumer's endpoint: prefetch 1 and one message at a time, so a host runs one job and the
     /// broker hands the next to whichever worker is free.
     /// </summary>
-    public static void AddJobConsumer<T>(this IBusRegistrationConfigurator x, JobHostOptions options) where T : class, IConsumer =>
+    public static void AddJobConsumer<T>(this IBusRegistrationConfigurator x, JobHostOptions options) where T : class, IConsumer
+    {
         x.AddConsumer<T>().Endpoint(e =>
         {
             e.PrefetchCount = 1;
             e.ConcurrentMessageLimit = 1;
         });
+        // What the heartbeat announces: the job kind and the queue, named as AddUniCodeBus names it.
+        var kind = typeof(T).GetInterfaces()
+            .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConsumer<>))
+            .Select(i => JobQueues.KindOf(i.GetGenericArguments()[0])).FirstOrDefault(k => k is not null);
+        if (kind is not null)
+            x.AddSingleton(new ServedQueue(kind, new KebabCaseEndpointNameFormatter(options.RabbitMq.Prefix, false).Consumer<T>()));
+    }
 
     /// <summary>
     /// Declares the exchanges of the job messages auto-delete (tests). Every bus that declares one of
@@ -144,6 +156,7 @@ public static class JobServiceHost
         cfg.Publish<CancelJob>(p => p.AutoDelete = true);
         cfg.Publish<JobFailed>(p => p.AutoDelete = true);
         cfg.Publish<JobCancelled>(p => p.AutoDelete = true);
+        cfg.Publish<WorkerHeartbeat>(p => p.AutoDelete = true);
     }
 
     /// <summary>

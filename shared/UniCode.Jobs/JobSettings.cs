@@ -19,12 +19,14 @@ public sealed record JobSettings
     public const string KeepCheckpointsVariable = "UNICODE_KEEP_CHECKPOINTS";
     public const string MaxStartsVariable = "UNICODE_MAX_JOB_STARTS";
     public const string ReportEveryStepsVariable = "UNICODE_REPORT_EVERY_STEPS";
+    public const string HeartbeatSecondsVariable = "UNICODE_HEARTBEAT_SECONDS";
 
     /// <summary>Every variable read by <see cref="FromEnvironment()"/>, for documentation and health output.</summary>
     public static IReadOnlyList<string> Variables { get; } =
     [
         DeviceVariable, WorkVariable, ArtifactsVariable, WorkerVariable, KeepFreedMemoryVariable,
         ProgressSecondsVariable, CheckpointEveryStepsVariable, KeepCheckpointsVariable, MaxStartsVariable, ReportEveryStepsVariable,
+        HeartbeatSecondsVariable,
     ];
 
     /// <summary>"auto" (CUDA when available), "cpu", "cuda" or "cuda:N" (UNICODE_DEVICE).</summary>
@@ -67,6 +69,13 @@ public sealed record JobSettings
     /// </summary>
     public int MaxStarts { get; init; } = 10;
 
+    /// <summary>
+    /// The host publishes a <c>WorkerHeartbeat</c> (itself, its queues, its running job with its progress and start
+    /// count) every this interval, idle or busy, independent of the progress throttle (UNICODE_HEARTBEAT_SECONDS;
+    /// default 10). The orchestrator's lease (UNICODE_HEARTBEAT_LEASE, default 30 s) must be several of these.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Reads the UNICODE_* variables of the process; relative defaults are under the repository root above the current directory.</summary>
     public static JobSettings FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable, Directory.GetCurrentDirectory());
 
@@ -97,6 +106,7 @@ public sealed record JobSettings
             KeepCheckpoints = (int)Number(Get(KeepCheckpointsVariable), KeepCheckpointsVariable, 2, 0, "a whole number ≥ 0", whole: true),
             ReportEverySteps = (int)Number(Get(ReportEveryStepsVariable), ReportEveryStepsVariable, 10, 1, "a whole number of steps ≥ 1", whole: true),
             MaxStarts = (int)Number(Get(MaxStartsVariable), MaxStartsVariable, 10, 1, "a whole number ≥ 1", whole: true),
+            HeartbeatInterval = TimeSpan.FromSeconds(Number(Get(HeartbeatSecondsVariable), HeartbeatSecondsVariable, 10, 0.1, "seconds ≥ 0.1")),
         };
     }
 

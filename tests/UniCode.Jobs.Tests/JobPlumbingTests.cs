@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using UniCode.Messaging;
 using UniCode.Model.Downstream;
 
 namespace UniCode.Jobs.Tests;
@@ -94,6 +96,10 @@ public sealed class JobPlumbingTests
             var defaults = JobSettings.FromEnvironment(_ => null, nested);
             Assert.Equal(("auto", Path.Combine(root, ".work"), Path.Combine(root, ".artifacts")), (defaults.Device, defaults.WorkDirectory, defaults.ArtifactsDirectory));
             Assert.Equal((TimeSpan.FromSeconds(10), 500L, 2, 10, 10, true), (defaults.ProgressInterval, defaults.CheckpointEverySteps, defaults.KeepCheckpoints, defaults.MaxStarts, defaults.ReportEverySteps, defaults.KeepFreedMemory));
+            Assert.Equal(TimeSpan.FromSeconds(10), defaults.HeartbeatInterval);
+            Assert.Equal(TimeSpan.FromSeconds(2.5), JobSettings.FromEnvironment(new Dictionary<string, string> { ["UNICODE_HEARTBEAT_SECONDS"] = "2.5" }.GetValueOrDefault, nested).HeartbeatInterval);
+            Assert.Equal("UNICODE_HEARTBEAT_SECONDS is '0'; expected seconds ≥ 0.1",
+                Assert.Throws<InvalidOperationException>(() => JobSettings.FromEnvironment(new Dictionary<string, string> { ["UNICODE_HEARTBEAT_SECONDS"] = "0" }.GetValueOrDefault, nested)).Message);
 
             var env = new Dictionary<string, string>
             {
@@ -113,6 +119,47 @@ public sealed class JobPlumbingTests
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task A_transient_failure_is_retried_with_the_waits_given_and_anything_else_or_the_last_failure_is_thrown()
+    {
+        var waits = new[] { TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(2), TimeSpan.FromMilliseconds(3) };
+        var retry = new TransientRetry(waits, TimeProvider.System, NullLogger.Instance);
+
+        var calls = 0;
+        var value = await retry.RunAsync("flaky", _ => ++calls < 3 ? throw new TimeoutException("database restarting") : Task.FromResult(42), CancellationToken.None);
+        Assert.Equal((42, 3), (value, calls));
+
+        calls = 0;
+        var permanent = await Assert.ThrowsAsync<InvalidOperationException>(() => retry.RunAsync("bug", _ => { calls++; throw new InvalidOperationException("a bug"); }, CancellationToken.None));
+        Assert.Equal(("a bug", 1), (permanent.Message, calls));   // not retried
+
+        calls = 0;
+        await Assert.ThrowsAsync<TimeoutException>(() => retry.RunAsync("down", _ => { calls++; throw new TimeoutException("still down"); }, CancellationToken.None));
+        Assert.Equal(4, calls);   // the first try and one per wait
+    }
+
+    [Fact]
+    public void The_default_retry_window_rides_out_a_restart_of_minutes_and_is_configurable()
+    {
+        var backoff = RabbitMqSettings.Backoff(TimeSpan.FromMinutes(3));
+        Assert.Equal(TimeSpan.FromMilliseconds(500), backoff[0]);
+        Assert.Equal(TimeSpan.FromMinutes(3), backoff.Aggregate(TimeSpan.Zero, (a, b) => a + b));
+        Assert.True(backoff.All(w => w <= TimeSpan.FromSeconds(30)));
+        Assert.Equal([TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1.5)], RabbitMqSettings.Backoff(TimeSpan.FromSeconds(3)));
+        Assert.Empty(RabbitMqSettings.Backoff(TimeSpan.Zero));
+
+        var env = new Dictionary<string, string>
+        {
+            ["UNICODE_RABBITMQ_HOST"] = "h", ["UNICODE_RABBITMQ_PORT"] = "5672", ["UNICODE_RABBITMQ_VHOST"] = "v", ["UNICODE_RABBITMQ_USER"] = "u", ["UNICODE_RABBITMQ_PASS"] = "p",
+        };
+        Assert.Equal(TimeSpan.FromMinutes(3), RabbitMqSettings.FromEnvironment(env.GetValueOrDefault).RetryWindow);
+        env["UNICODE_RETRY_WINDOW_SECONDS"] = "600";
+        Assert.Equal(TimeSpan.FromMinutes(10), RabbitMqSettings.FromEnvironment(env.GetValueOrDefault).RetryWindow);
+        env["UNICODE_RETRY_WINDOW_SECONDS"] = "soon";
+        Assert.Equal("UNICODE_RETRY_WINDOW_SECONDS is 'soon'; expected seconds in 0..86400 (0 = no retries), e.g. 180",
+            Assert.Throws<InvalidOperationException>(() => RabbitMqSettings.FromEnvironment(env.GetValueOrDefault)).Message);
     }
 
     [Fact]

@@ -87,17 +87,26 @@ public sealed class JobWorld : IAsyncDisposable
         KeepCheckpoints = 100,
         ReportEverySteps = 1,
         MaxStarts = 10,
+        HeartbeatInterval = TimeSpan.FromMilliseconds(200),
     };
 
     /// <summary>Starts a host of a job service named <paramref name="worker"/> (e.g. Trainer.Program.AddConsumers).</summary>
+    public Task<IHost> StartHostAsync(string service, string worker, Action<IBusRegistrationConfigurator, JobHostOptions> addConsumers,
+        params IJobProgressObserver[] progressObservers) =>
+        StartHostAsync(service, worker, addConsumers, _ => { }, s => s, progressObservers);
+
+    /// <summary>
+    /// As above; <paramref name="configureServices"/> runs after the host's registrations (a decorator registered
+    /// there replaces the service), <paramref name="adjust"/> changes the worker's settings.
+    /// </summary>
     public async Task<IHost> StartHostAsync(string service, string worker, Action<IBusRegistrationConfigurator, JobHostOptions> addConsumers,
-        params IJobProgressObserver[] progressObservers)
+        Action<IServiceCollection> configureServices, Func<JobSettings, JobSettings> adjust, params IJobProgressObserver[] progressObservers)
     {
         var options = new JobHostOptions(service)
         {
             RabbitMq = Rabbit,
             Database = new DatabaseSettings(database.ConnectionString),
-            Jobs = Settings(worker),
+            Jobs = adjust(Settings(worker)),
             TemporaryEntities = true,
             // UNICODE_TEST_LOG_LEVEL=Information shows the services' JSON logs (dotnet test --logger "console;verbosity=detailed").
             MinimumLogLevel = Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("UNICODE_TEST_LOG_LEVEL"), out var level) ? level : LogLevel.Warning,
@@ -105,6 +114,7 @@ public sealed class JobWorld : IAsyncDisposable
         var host = JobServiceHost.Build(options, addConsumers, s =>
         {
             foreach (var o in progressObservers) s.AddSingleton(o);
+            configureServices(s);
         });
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await host.StartAsync(timeout.Token);
@@ -238,7 +248,7 @@ public sealed class EventLog
 /// <summary>Records the job events into the <see cref="EventLog"/>.</summary>
 public sealed class EventRecorder(EventLog log) :
     IConsumer<PretrainProgressed>, IConsumer<PretrainCompleted>, IConsumer<FinetuneProgressed>, IConsumer<HeadFinetuned>,
-    IConsumer<HeadEvaluated>, IConsumer<JobFailed>, IConsumer<JobCancelled>
+    IConsumer<HeadEvaluated>, IConsumer<JobFailed>, IConsumer<JobCancelled>, IConsumer<WorkerHeartbeat>
 {
     public Task Consume(ConsumeContext<PretrainProgressed> context) => Record(context.Message);
     public Task Consume(ConsumeContext<PretrainCompleted> context) => Record(context.Message);
@@ -247,6 +257,7 @@ public sealed class EventRecorder(EventLog log) :
     public Task Consume(ConsumeContext<HeadEvaluated> context) => Record(context.Message);
     public Task Consume(ConsumeContext<JobFailed> context) => Record(context.Message);
     public Task Consume(ConsumeContext<JobCancelled> context) => Record(context.Message);
+    public Task Consume(ConsumeContext<WorkerHeartbeat> context) => Record(context.Message);
 
     private Task Record(object message)
     {

@@ -1,0 +1,119 @@
+using System.Collections.Concurrent;
+using MassTransit;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using UniCode.Contracts.Common;
+
+namespace UniCode.Jobs;
+
+/// <summary>A job kind this host consumes and its queue (registered by <see cref="JobServiceHost.AddJobConsumer{T}"/>).</summary>
+public sealed record ServedQueue(string JobKind, string Queue);
+
+/// <summary>
+/// The jobs running on this host, as the heartbeat reports them: identity, start count, the latest progress
+/// (every report, before the throttle). The executor adds a job when it starts and removes it when it ends.
+/// </summary>
+public sealed class RunningJobs : IJobProgressObserver
+{
+    private sealed class Entry(string kind, JobIdentity job, int starts, DateTimeOffset startedAt)
+    {
+        public readonly string Kind = kind;
+        public readonly JobIdentity Job = job;
+        public readonly int Starts = starts;
+        public readonly DateTimeOffset StartedAt = startedAt;
+        public (long Step, long Total)? Progress;
+    }
+
+    private readonly ConcurrentDictionary<Guid, Entry> jobs = new();
+
+    /// <summary>Fires when a job starts, so the next heartbeat goes out at once (the step turns running without waiting an interval).</summary>
+    public event Action? Started;
+
+    public void Add(string kind, JobIdentity job, int starts, DateTimeOffset startedAt)
+    {
+        jobs[job.JobId] = new Entry(kind, job, starts, startedAt);
+        Started?.Invoke();
+    }
+
+    public void Progress(Guid jobId, long step, long total)
+    {
+        if (jobs.TryGetValue(jobId, out var e)) e.Progress = (step, total);
+    }
+
+    public void Remove(Guid jobId) => jobs.TryRemove(jobId, out _);
+
+    void IJobProgressObserver.OnProgress(JobIdentity job, ProgressPoint point, CancellationToken token) => Progress(job.JobId, point.Step, point.TotalSteps);
+
+    public IReadOnlyList<JobHeartbeat> Snapshot() =>
+        jobs.Values.Select(e => new JobHeartbeat(e.Job.JobId, e.Kind, e.Job.ChainId, e.Job.StepKey, e.Progress?.Step, e.Progress?.Total, e.Starts, e.StartedAt))
+            .OrderBy(j => j.JobId).ToList();
+}
+
+/// <summary>
+/// Publishes a <see cref="WorkerHeartbeat"/> every <see cref="JobSettings.HeartbeatInterval"/> (and at once when a job
+/// starts), idle or busy, straight to the bus: the worker, the queues it consumes, its running jobs with their progress
+/// and start counts. Independent of the progress throttle, so a job whose progress is rare (an evaluation, a long
+/// epoch) still holds its lease. A failed publish (broker restarting) is logged and tried again at the next beat.
+/// </summary>
+public sealed class WorkerHeartbeatService(
+    JobHostOptions options, IEnumerable<ServedQueue> queues, RunningJobs running, IBus bus, TimeProvider time, ILogger<WorkerHeartbeatService> logger)
+    : BackgroundService
+{
+    private readonly IReadOnlyList<WorkerQueue> served = queues.Select(q => new WorkerQueue(q.JobKind, q.Queue)).Distinct().ToList();
+    private readonly SemaphoreSlim wake = new(0);
+
+    /// <summary>Heartbeats published since start (tests).</summary>
+    public long Sent => Interlocked.Read(ref sent);
+    private long sent;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (served.Count == 0) return;   // a host without job consumers is no worker
+        void Wake() => wake.Release();
+        running.Started += Wake;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await BeatAsync(stoppingToken);
+                try
+                {
+                    using var interval = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                    var delay = Task.Delay(options.Jobs.HeartbeatInterval, time, interval.Token);
+                    var woken = wake.WaitAsync(interval.Token);
+                    await Task.WhenAny(delay, woken);
+                    await interval.CancelAsync();
+                    while (wake.CurrentCount > 0) await wake.WaitAsync(CancellationToken.None);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            running.Started -= Wake;
+        }
+    }
+
+    /// <summary>Publishes one heartbeat now; false when the publish failed (logged).</summary>
+    public async Task<bool> BeatAsync(CancellationToken ct)
+    {
+        var beat = new WorkerHeartbeat(options.Jobs.WorkerName, options.Service, served, running.Snapshot(), time.GetUtcNow());
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(Math.Max(5, options.Jobs.HeartbeatInterval.TotalSeconds)));
+            await bus.Publish(beat, timeout.Token);
+            Interlocked.Increment(ref sent);
+            return true;
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            logger.LogWarning("Heartbeat of worker {Worker} not published (tried again in {Interval}): {Error}",
+                options.Jobs.WorkerName, options.Jobs.HeartbeatInterval, e.GetBaseException().Message);
+            return false;
+        }
+    }
+}
