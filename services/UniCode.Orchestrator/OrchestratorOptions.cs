@@ -16,6 +16,8 @@ public sealed record OrchestratorOptions
     public const string MaxDispatchAttemptsVariable = "UNICODE_MAX_DISPATCH_ATTEMPTS";
     public const string CancelTimeoutVariable = "UNICODE_CANCEL_TIMEOUT";
     public const string ReconcileIntervalVariable = "UNICODE_RECONCILE_INTERVAL";
+    public const string HeartbeatLeaseVariable = "UNICODE_HEARTBEAT_LEASE";
+    public const string MaxRestartsVariable = "UNICODE_MAX_RESTARTS";
 
     /// <summary>Code version of pre-training and fine-tuning steps (part of their step keys). Default: this build's git commit.</summary>
     public string CodeVersion { get; init; } = Model.Runtime.CodeVersion.Current;
@@ -32,8 +34,23 @@ public sealed record OrchestratorOptions
     /// <summary>A cancelling chain whose jobs have not confirmed by then is marked cancelled anyway.</summary>
     public TimeSpan CancelTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>How often the reconciler looks for stuck steps and chains.</summary>
+    /// <summary>How often the reconciler looks for stuck steps and chains (at least every third of <see cref="HeartbeatLease"/>).</summary>
     public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// A running step whose job sent no heartbeat for this long is stalled, and a worker not heard from for this long
+    /// is not alive. Make it several of the workers' UNICODE_HEARTBEAT_SECONDS (default 10 s): 3 intervals.
+    /// </summary>
+    public TimeSpan HeartbeatLease { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Restarts of one lost job (its worker died or went silent; re-dispatches and redeliveries) before its step and
+    /// chain fail as a poison job. A chain's spec may set its own (spec.maxRestarts, <c>unicode submit chain --max-restarts</c>).
+    /// </summary>
+    public int MaxRestarts { get; init; } = 3;
+
+    /// <summary>How often the reconciler actually runs: <see cref="ReconcileInterval"/>, or a third of the lease when that is shorter.</summary>
+    public TimeSpan ReconcileTick => ReconcileInterval < HeartbeatLease / 3 ? ReconcileInterval : HeartbeatLease / 3;
 
     /// <summary>Quartz cron (seconds first, UTC) of the re-evaluation sweep. Default: every night at 02:00 UTC.</summary>
     public string ReevaluationCron { get; init; } = "0 0 2 * * ?";
@@ -56,6 +73,8 @@ public sealed record OrchestratorOptions
         if (MaxDispatchAttempts < 1) throw new ArgumentException($"OrchestratorOptions.MaxDispatchAttempts ({MaxDispatchAttemptsVariable}) = {MaxDispatchAttempts}: expected at least 1");
         if (CancelTimeout <= TimeSpan.Zero) throw new ArgumentException($"OrchestratorOptions.CancelTimeout ({CancelTimeoutVariable}) = {CancelTimeout}: expected a positive duration");
         if (ReconcileInterval <= TimeSpan.Zero) throw new ArgumentException($"OrchestratorOptions.ReconcileInterval ({ReconcileIntervalVariable}) = {ReconcileInterval}: expected a positive duration");
+        if (HeartbeatLease <= TimeSpan.Zero) throw new ArgumentException($"OrchestratorOptions.HeartbeatLease ({HeartbeatLeaseVariable}) = {HeartbeatLease}: expected a positive duration (several worker heartbeat intervals)");
+        if (MaxRestarts < 0) throw new ArgumentException($"OrchestratorOptions.MaxRestarts ({MaxRestartsVariable}) = {MaxRestarts}: expected a whole number ≥ 0");
         if (!CronExpression.TryParse(ReevaluationCron, out _))
             throw new ArgumentException($"OrchestratorOptions.ReevaluationCron ({ReevaluationCronVariable}) = '{ReevaluationCron}': expected a Quartz cron expression with seconds, e.g. '0 0 2 * * ?' (02:00 every day)");
         if (ReevaluationMaxAttempts < 1) throw new ArgumentException($"OrchestratorOptions.ReevaluationMaxAttempts = {ReevaluationMaxAttempts}: expected at least 1");
@@ -75,6 +94,13 @@ public sealed record OrchestratorOptions
         if (Value(lookup, DispatchTimeoutVariable) is { } dispatch) o = o with { DispatchTimeout = Duration(DispatchTimeoutVariable, dispatch) };
         if (Value(lookup, CancelTimeoutVariable) is { } cancel) o = o with { CancelTimeout = Duration(CancelTimeoutVariable, cancel) };
         if (Value(lookup, ReconcileIntervalVariable) is { } reconcile) o = o with { ReconcileInterval = Duration(ReconcileIntervalVariable, reconcile) };
+        if (Value(lookup, HeartbeatLeaseVariable) is { } lease) o = o with { HeartbeatLease = Duration(HeartbeatLeaseVariable, lease) };
+        if (Value(lookup, MaxRestartsVariable) is { } restarts)
+        {
+            if (!int.TryParse(restarts, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+                throw new ArgumentException($"{MaxRestartsVariable} = '{restarts}': expected a whole number, e.g. 3");
+            o = o with { MaxRestarts = n };
+        }
         if (Value(lookup, MaxDispatchAttemptsVariable) is { } attempts)
         {
             if (!int.TryParse(attempts, NumberStyles.None, CultureInfo.InvariantCulture, out var n))

@@ -58,6 +58,16 @@ public sealed class ChainSpecParserTests(ServerFixture servers) : IAsyncLifetime
         // per seed: pretrain + register + 3 fine-tunings (ave: video, audio; avvp: audio) + 4 evaluations
         Assert.Equal(2 * (2 + 3 + 4), plan.StepCount);
         Assert.Equal(plan.ToJson(), ChainPlan.FromJson(plan.ToJson()).ToJson());
+        Assert.Null(plan.MaxRestarts);   // the coordinator's default applies
+
+        // spec.maxRestarts is kept in the plan and changes no step key.
+        var bounded = Assert.IsType<ChainPlan>((await ParseAsync("""
+            { "dataset": "synth:classes=3", "preset": "small", "method": "baseline", "config": { "useClub": true, "epochs": 2 },
+              "seeds": [5, 6], "maxRestarts": 0, "tasks": [ { "task": "ave", "directions": ["v2a"] } ] }
+            """)).Plan);
+        Assert.Equal(0, bounded.MaxRestarts);
+        Assert.Equal(0, ChainPlan.FromJson(bounded.ToJson()).MaxRestarts);
+        Assert.Equal(plan.Lineages.Select(l => l.ConfigHash), bounded.Lineages.Select(l => l.ConfigHash));
     }
 
     [Fact]
@@ -96,12 +106,14 @@ public sealed class ChainSpecParserTests(ServerFixture servers) : IAsyncLifetime
 
     [Theory]
     [InlineData("""[1]""", "spec: a JSON array; expected a ChainSpec object")]
-    [InlineData("""{"dataset": "ave:/d", "tasks": [{"task": "ave", "directions": ["v2a"]}], "epochs": 3}""", "spec.epochs: unknown field; expected only dataset, checkpoint, method, preset, config, seeds, finetune, tasks, codeVersion")]
+    [InlineData("""{"dataset": "ave:/d", "tasks": [{"task": "ave", "directions": ["v2a"]}], "epochs": 3}""", "spec.epochs: unknown field; expected only dataset, checkpoint, method, preset, config, seeds, finetune, tasks, codeVersion, maxRestarts")]
     [InlineData("""{"tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.dataset: missing; expected the pre-training dataset as KIND:PATH (e.g. ave:/data/AVE), or spec.checkpoint for a re-evaluation")]
     [InlineData("""{"dataset": "ave:/d", "method": "magic", "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.method: 'magic' is not a method; expected one of baseline, cmcm, dcidCmcm, uniCode")]
     [InlineData("""{"dataset": "ave:/d", "preset": "huge", "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.preset: 'huge' is not a preset; expected one of paper, reduced, small")]
     [InlineData("""{"dataset": "ave:/d", "config": [], "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.config: a JSON array; expected an object of UniCodeConfig fields (camelCase), e.g. {\"epochs\": 2}")]
     [InlineData("""{"dataset": "ave:/d", "seeds": [1, 1], "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.seeds[1]: 1 appears twice; expected distinct seeds")]
+    [InlineData("""{"dataset": "ave:/d", "maxRestarts": -1, "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.maxRestarts: -1; expected a whole number ≥ 0 (restarts of one job before the chain fails)")]
+    [InlineData("""{"dataset": "ave:/d", "maxRestarts": "2", "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.maxRestarts: \"2\"; expected a whole number ≥ 0 (restarts of one job before the chain fails)")]
     [InlineData("""{"dataset": "ave:/d", "seeds": [], "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.seeds: an empty array; expected an array of at least one integer seed, e.g. [43, 44]")]
     [InlineData("""{"dataset": "ave:/d", "finetune": 3, "tasks": [{"task": "ave", "directions": ["v2a"]}]}""", "spec.finetune: a JSON number; expected an object of downstream-head options, e.g. {\"epochs\": 30}")]
     [InlineData("""{"dataset": "ave:/d", "tasks": []}""", "spec.tasks: an empty array; expected at least one task, e.g. [{\"task\": \"ave\", \"directions\": [\"v2a\", \"a2v\"]}]")]

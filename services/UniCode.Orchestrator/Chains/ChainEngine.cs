@@ -10,6 +10,7 @@ using UniCode.Contracts.Evaluation;
 using UniCode.Contracts.Finetuning;
 using UniCode.Contracts.Pretraining;
 using UniCode.Contracts.Registry;
+using UniCode.Messaging;
 using UniCode.Persistence;
 using UniCode.Persistence.Entities;
 using UniCode.Persistence.Outbox;
@@ -30,7 +31,7 @@ namespace UniCode.Orchestrator.Chains;
 /// Invariant: every change to a step also touches its chain row (<see cref="Touch"/>), so two
 /// consumers deciding about one chain at once conflict on the chain's xmin and one of them re-runs.
 /// </summary>
-public sealed class ChainEngine(ChainSpecParser parser, OrchestratorOptions options, TimeProvider clock, ILogger<ChainEngine> logger)
+public sealed class ChainEngine(ChainSpecParser parser, OrchestratorOptions options, RabbitMqSettings bus, TimeProvider clock, ILogger<ChainEngine> logger)
 {
     private static readonly JsonSerializerOptions ResultJson = new(JsonSerializerDefaults.Web);
 
@@ -129,7 +130,7 @@ public sealed class ChainEngine(ChainSpecParser parser, OrchestratorOptions opti
             }
             var sharedWith = await db.ChainSteps.AsNoTracking()
                 .Where(s => s.JobId == step.JobId && s.ChainId != chain.Id
-                            && (s.Status == ChainStepStatuses.Dispatched || s.Status == ChainStepStatuses.Running)
+                            && (s.Status == ChainStepStatuses.Dispatched || s.Status == ChainStepStatuses.Running || s.Status == ChainStepStatuses.Stalled)
                             && s.Chain.Status == ChainStatuses.Running)
                 .Select(s => (Guid?)s.ChainId).FirstOrDefaultAsync(ct);
             if (sharedWith is { } other)
@@ -184,16 +185,92 @@ public sealed class ChainEngine(ChainSpecParser parser, OrchestratorOptions opti
         var now = clock.GetUtcNow();
         foreach (var s in await ActiveSteps(db).Where(s => s.JobId == jobId).ToListAsync(ct))
         {
-            if (s.Status == ChainStepStatuses.Dispatched)
+            if (s.Status is ChainStepStatuses.Dispatched or ChainStepStatuses.Stalled)
             {
+                if (s.Status == ChainStepStatuses.Stalled) s.Reason = $"running again (progress at {now:u}) after it stalled";
                 s.Status = ChainStepStatuses.Running;
                 s.StartedAt ??= now;
             }
             if (s.ProgressStep is null || step >= s.ProgressStep)   // reports may arrive out of order
                 (s.ProgressStep, s.ProgressTotal) = (step, totalSteps);
+            s.LastHeartbeatAt = now;   // progress is a sign of life too
             s.UpdatedAt = now;
         }
     }
+
+    /// <summary>
+    /// A worker's heartbeat: its row in workers (one per job kind it serves) is renewed, and every active step of a
+    /// job it runs is running, with its lease renewed from now, the worker's name, its progress, and its restart count
+    /// (the worker's start count less one, when that is more). A stalled step comes back to running. A job restarted
+    /// more often than the chain's max restarts fails its step and chain as a poison job.
+    /// </summary>
+    public async Task OnHeartbeatAsync(ResultsDbContext db, WorkerHeartbeat beat, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var rows = await db.Workers.Where(w => w.Name == beat.Worker).ToListAsync(ct);
+        foreach (var queue in beat.Queues.DistinctBy(q => q.JobKind))
+        {
+            var row = rows.SingleOrDefault(w => w.JobKind == queue.JobKind);
+            if (row is null)
+            {
+                row = new Worker { Name = beat.Worker, JobKind = queue.JobKind, Service = beat.Service, Queue = queue.Queue, FirstSeenAt = now };
+                db.Workers.Add(row);
+                logger.LogInformation("Worker {Worker} ({Service}) is alive for queue {Queue}", beat.Worker, beat.Service, queue.Queue);
+            }
+            (row.Service, row.Queue, row.LastSeenAt) = (beat.Service, queue.Queue, now);
+            row.RunningJobId = beat.Jobs.FirstOrDefault(j => j.JobKind == queue.JobKind)?.JobId;
+        }
+
+        foreach (var job in beat.Jobs)
+        {
+            var steps = await ActiveSteps(db).Where(s => s.JobId == job.JobId).ToListAsync(ct);
+            ChainStep? poisoned = null;
+            foreach (var s in steps)
+            {
+                if (s.Status != ChainStepStatuses.Running)
+                {
+                    using var scope = logger.BeginScope(new Dictionary<string, object?> { ["chain_id"] = s.ChainId, ["job_id"] = s.JobId });
+                    if (s.Status == ChainStepStatuses.Stalled)
+                    {
+                        s.Reason = $"running again on worker {beat.Worker} (heartbeat at {now:u}) after it stalled";
+                        logger.LogInformation("{Label}: heartbeat from worker {Worker}; running again after it stalled", s.Label, beat.Worker);
+                    }
+                    s.Status = ChainStepStatuses.Running;
+                    s.StartedAt ??= now;
+                }
+                (s.LastHeartbeatAt, s.Worker, s.UpdatedAt) = (now, beat.Worker, now);
+                if (job.Step is { } p && (s.ProgressStep is null || p >= s.ProgressStep)) (s.ProgressStep, s.ProgressTotal) = (p, job.TotalSteps);
+                if (job.Starts - 1 > s.Restarts)
+                {
+                    s.Restarts = job.Starts - 1;
+                    poisoned ??= s;
+                }
+            }
+            if (poisoned is not null) await FailPoisonJobsAsync(db, job.JobId, beat.Worker, now, ct);
+        }
+    }
+
+    /// <summary>Fails the steps of <paramref name="jobId"/> restarted more often than their chain allows (see <see cref="MaxRestartsOf"/>).</summary>
+    private async Task FailPoisonJobsAsync(ResultsDbContext db, Guid jobId, string worker, DateTimeOffset now, CancellationToken ct)
+    {
+        await LockAsync(db, JobLock(jobId), ct);
+        foreach (var chainId in (await ActiveSteps(db).Where(s => s.JobId == jobId).Select(s => s.ChainId).ToListAsync(ct)).Distinct().Order())
+        {
+            var state = (await LoadAsync(db, chainId, ct))!;
+            if (state.Chain.Status != ChainStatuses.Running) continue;
+            var step = state.Chain.Steps.Single(s => s.JobId == jobId);
+            var max = MaxRestartsOf(state);
+            if (step.Restarts <= max) continue;
+            var reason = $"{step.Label}: job {jobId} was started {step.Restarts + 1} times without finishing (its worker died each time; last on worker {worker}): " +
+                         $"more than max restarts {max}; a poison job";
+            End(step, ChainStepStatuses.Failed, reason, now);
+            FailChain(db, state.Chain, step, reason, now);
+            db.AddToOutbox(new CancelJob(jobId, reason, chainId, now), now);   // the worker running it now stops it
+            await AdvanceAsync(db, state, ct);
+        }
+    }
+
+    private int MaxRestartsOf(ChainState state) => state.Plan?.MaxRestarts ?? options.MaxRestarts;
 
     // ------------------------------------------------------------------ reconciliation
 
@@ -243,13 +320,78 @@ public sealed class ChainEngine(ChainSpecParser parser, OrchestratorOptions opti
                     step.Label, chain.Id, step.DispatchedAt, step.Attempts + 1);
             Dispatch(db, step, now);
         }
+        if (chain.Status == ChainStatuses.Running) await ExpireLeasesAsync(db, state, now, ct);
         await AdvanceAsync(db, state, ct);
     }
+
+    /// <summary>
+    /// The leases of a chain's running and stalled steps: a step whose job sent no heartbeat for
+    /// <see cref="OrchestratorOptions.HeartbeatLease"/> (counted from its last heartbeat, start or dispatch) takes a
+    /// result that exists by now, or is stalled with a reason naming the silent worker and the workers alive for its
+    /// queue. When one of those is idle the job was lost (its delivery is in no queue a worker reads), so the step is
+    /// re-dispatched with the same job id (a restart; a worker whose run already succeeded only re-publishes the
+    /// completion) until the chain's max restarts fail it as a poison job.
+    /// </summary>
+    private async Task ExpireLeasesAsync(ResultsDbContext db, ChainState state, DateTimeOffset now, CancellationToken ct)
+    {
+        var chain = state.Chain;
+        var before = now - options.HeartbeatLease;
+        var candidates = chain.Steps.Where(s => s.Status is ChainStepStatuses.Running or ChainStepStatuses.Stalled && s.CommandType is not null
+            && Latest(s.LastHeartbeatAt, s.StartedAt, s.DispatchedAt) is { } seen && seen <= before).ToList();
+        if (candidates.Count == 0) return;
+        var alive = await db.Workers.AsNoTracking().Where(w => w.LastSeenAt > before).ToListAsync(ct);
+        foreach (var step in candidates)
+        {
+            using var scope = logger.BeginScope(new Dictionary<string, object?> { ["job_id"] = step.JobId });
+            if (await FinishedElsewhereAsync(db, state, step, ct) is { } found)
+            {
+                End(step, ChainStepStatuses.Succeeded, found.Reason, now);
+                (step.ResultRef, step.ResultJson, step.ReusedFrom) = (found.ResultRef, found.ResultJson, found.ReusedFrom);
+                logger.LogInformation("Reconciler: {Label} of chain {ChainId} went silent; takes its result from {ReusedFrom}", step.Label, chain.Id, found.ReusedFrom);
+                continue;
+            }
+            var forKind = alive.Where(w => w.JobKind == step.Kind).ToList();
+            var idle = forKind.Count(w => w.RunningJobId is null);
+            var queue = forKind.Select(w => w.Queue).FirstOrDefault()
+                ?? await db.Workers.AsNoTracking().Where(w => w.JobKind == step.Kind).OrderByDescending(w => w.LastSeenAt).Select(w => w.Queue).FirstOrDefaultAsync(ct)
+                ?? JobQueues.For(step.Kind, bus.Prefix);
+            var silent = step.LastHeartbeatAt ?? step.StartedAt ?? step.DispatchedAt!.Value;
+            var who = step.Worker is { } w ? $"no heartbeat from worker {w} since {silent:u}" : $"no heartbeat since {silent:u}";
+            if (idle == 0)
+            {
+                var reason = forKind.Count == 0
+                    ? $"{who}; no worker alive for queue {queue}"
+                    : $"{who}; {forKind.Count} worker(s) alive for queue {queue}, all busy: the job waits for one";
+                if (step.Status != ChainStepStatuses.Stalled || step.Reason != reason)
+                {
+                    (step.Status, step.Reason, step.UpdatedAt) = (ChainStepStatuses.Stalled, reason, now);
+                    logger.LogWarning("Reconciler: {Label} of chain {ChainId} stalled: {Reason}", step.Label, chain.Id, reason);
+                }
+                continue;
+            }
+            var max = MaxRestartsOf(state);
+            if (step.Restarts >= max)
+            {
+                var failed = $"{step.Label}: job {step.JobId} lost again after {step.Restarts} restart(s) ({who}; {idle} idle worker(s) alive for queue {queue}): " +
+                             $"more than max restarts {max}; a poison job";
+                End(step, ChainStepStatuses.Failed, failed, now);
+                FailChain(db, chain, step, failed, now);
+                db.AddToOutbox(new CancelJob(step.JobId, failed, chain.Id, now), now);
+                return;
+            }
+            Dispatch(db, step, now);
+            step.Restarts++;
+            (step.Status, step.Reason) = (ChainStepStatuses.Stalled, $"{who}; {forKind.Count} worker(s) alive for queue {queue} ({idle} idle), re-dispatching (restart {step.Restarts} of at most {max})");
+            logger.LogWarning("Reconciler: {Label} of chain {ChainId}: {Reason}", step.Label, chain.Id, step.Reason);
+        }
+    }
+
+    private static DateTimeOffset? Latest(params DateTimeOffset?[] times) => times.Where(t => t.HasValue).Max();
 
     // ------------------------------------------------------------------ the state machine
 
     private IQueryable<ChainStep> ActiveSteps(ResultsDbContext db) =>
-        db.ChainSteps.Where(s => s.Status == ChainStepStatuses.Dispatched || s.Status == ChainStepStatuses.Running);
+        db.ChainSteps.Where(s => s.Status == ChainStepStatuses.Dispatched || s.Status == ChainStepStatuses.Running || s.Status == ChainStepStatuses.Stalled);
 
     private async Task EndStepsAsync(ResultsDbContext db, IQueryable<ChainStep> waiting, Outcome outcome, string lockKey, string what, CancellationToken ct)
     {
@@ -355,14 +497,15 @@ public sealed class ChainEngine(ChainSpecParser parser, OrchestratorOptions opti
         }
         var running = await db.ChainSteps.AsNoTracking()
             .Where(s => s.JobId == step.JobId && s.Id != step.Id
-                        && (s.Status == ChainStepStatuses.Dispatched || s.Status == ChainStepStatuses.Running)
+                        && (s.Status == ChainStepStatuses.Dispatched || s.Status == ChainStepStatuses.Running || s.Status == ChainStepStatuses.Stalled)
                         && s.Chain.Status != ChainStatuses.Cancelling && s.Chain.Status != ChainStatuses.Cancelled)
             .OrderBy(s => s.DispatchedAt)
-            .Select(s => new { s.ChainId, s.Status, s.StartedAt })
+            .Select(s => new { s.ChainId, s.Status, s.StartedAt, s.LastHeartbeatAt, s.Worker })
             .FirstOrDefaultAsync(ct);
         if (running is not null)
         {
             (step.Status, step.DispatchedAt, step.StartedAt, step.UpdatedAt) = (running.Status, now, running.StartedAt, now);
+            (step.LastHeartbeatAt, step.Worker) = (running.LastHeartbeatAt, running.Worker);
             step.Reason = $"attached to job {step.JobId}, already dispatched by chain {running.ChainId}";
             logger.LogInformation("{Label} of chain {ChainId} attached to job {JobId} of chain {Other}", step.Label, chain.Id, step.JobId, running.ChainId);
             return;

@@ -15,10 +15,11 @@ namespace UniCode.Orchestrator.Chains;
 /// <param name="FinetuneOptionsJson">Canonical JSON object of downstream-head options ("{}" for the defaults).</param>
 /// <param name="CodeVersion">Code version of pre-training and fine-tuning steps.</param>
 /// <param name="EvalCodeVersion">Code version of evaluation steps.</param>
+/// <param name="MaxRestarts">Restarts of one lost job before the chain fails (spec.maxRestarts); null: the coordinator's default.</param>
 public sealed record ChainPlan(
     string? Dataset, string? DatasetHash, string? Checkpoint,
     IReadOnlyList<LineagePlan> Lineages, IReadOnlyList<TaskPlan> Tasks,
-    string FinetuneOptionsJson, string CodeVersion, string EvalCodeVersion)
+    string FinetuneOptionsJson, string CodeVersion, string EvalCodeVersion, int? MaxRestarts = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

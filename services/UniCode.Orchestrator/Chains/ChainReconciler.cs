@@ -7,8 +7,9 @@ using UniCode.Persistence.Entities;
 namespace UniCode.Orchestrator.Chains;
 
 /// <summary>
-/// Every <see cref="OrchestratorOptions.ReconcileInterval"/>: finds chains with a step stuck in
-/// "dispatched" (or a registration waiting) and cancellations nobody confirmed, and lets
+/// Every <see cref="OrchestratorOptions.ReconcileTick"/>: finds chains with a step stuck in
+/// "dispatched" (or a registration waiting), a running or stalled step whose job's lease expired (no heartbeat for
+/// <see cref="OrchestratorOptions.HeartbeatLease"/>), and cancellations nobody confirmed, and lets
 /// <see cref="ChainEngine.ReconcileAsync"/> repair each chain in its own unit of work. This closes
 /// the gaps no transaction can: a command lost by a broker, an event consumed before the step that
 /// waits for it was committed, a worker that died without a word.
@@ -23,7 +24,7 @@ public sealed class ChainReconciler(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.ReconcileInterval, clock);
+        using var timer = new PeriodicTimer(options.ReconcileTick, clock);
         do
         {
             try
@@ -47,6 +48,7 @@ public sealed class ChainReconciler(
         var now = clock.GetUtcNow();
         var dispatchedBefore = now - options.DispatchTimeout;
         var cancelledBefore = now - options.CancelTimeout;
+        var silentSince = now - options.HeartbeatLease;
         List<Guid> chainIds;
         await using (var db = await contextFactory.CreateDbContextAsync(cancellationToken))
         {
@@ -55,10 +57,18 @@ public sealed class ChainReconciler(
                             && (s.DispatchedAt <= dispatchedBefore
                                 || (s.Kind == ChainStepKinds.Register && db.Checkpoints.Any(c => c.Sha256 == s.CheckpointSha256))))
                 .Select(s => s.ChainId).Distinct().OrderBy(id => id).Take(100).ToListAsync(cancellationToken);
+            // A lease runs from the step's last sign of life: its last heartbeat, its start, its (re-)dispatch.
+            var expired = await db.ChainSteps.AsNoTracking()
+                .Where(s => (s.Status == ChainStepStatuses.Running || s.Status == ChainStepStatuses.Stalled) && s.Chain.Status == ChainStatuses.Running
+                            && s.CommandType != null
+                            && (s.LastHeartbeatAt == null || s.LastHeartbeatAt <= silentSince)
+                            && (s.StartedAt == null || s.StartedAt <= silentSince)
+                            && (s.DispatchedAt == null || s.DispatchedAt <= silentSince))
+                .Select(s => s.ChainId).Distinct().OrderBy(id => id).Take(100).ToListAsync(cancellationToken);
             var cancelling = await db.Chains.AsNoTracking()
                 .Where(c => c.Status == ChainStatuses.Cancelling && c.CancelRequestedAt <= cancelledBefore)
                 .OrderBy(c => c.CancelRequestedAt).Select(c => c.Id).Take(100).ToListAsync(cancellationToken);
-            chainIds = stuck.Concat(cancelling).Distinct().ToList();
+            chainIds = stuck.Concat(expired).Concat(cancelling).Distinct().ToList();
         }
         foreach (var chainId in chainIds)
         {

@@ -26,7 +26,7 @@ public sealed partial class ChainSpecParser(OrchestratorOptions options)
     /// <summary>Evaluation protocols, as stored in downstream_results.protocol.</summary>
     public static IReadOnlyList<string> KnownProtocols { get; } = ["held-out", "reference"];
 
-    private static readonly string[] TopLevelFields = ["dataset", "checkpoint", "method", "preset", "config", "seeds", "finetune", "tasks", "codeVersion"];
+    private static readonly string[] TopLevelFields = ["dataset", "checkpoint", "method", "preset", "config", "seeds", "finetune", "tasks", "codeVersion", "maxRestarts"];
     private static readonly string[] TaskFields = ["task", "dataset", "directions", "protocol", "split"];
 
     /// <summary>
@@ -76,6 +76,7 @@ public sealed partial class ChainSpecParser(OrchestratorOptions options)
         var codeVersion = OptionalString(root, "codeVersion", "spec.codeVersion") ?? options.CodeVersion;
         var evalCodeVersion = OptionalString(root, "codeVersion", "spec.codeVersion") ?? options.EvalCodeVersion;
         var finetune = FinetuneOptions(root);
+        var maxRestarts = MaxRestarts(root);
 
         string? dataset = null, datasetHash = null, checkpoint = null;
         ModalitySet modalities;
@@ -109,7 +110,7 @@ public sealed partial class ChainSpecParser(OrchestratorOptions options)
 
         var defaultTaskDataset = dataset ?? (datasetText is null ? null : ParseDataset(datasetText, "spec.dataset"));
         var tasks = await TasksAsync(db, root, defaultTaskDataset, modalities, ct);
-        return new ChainPlan(dataset, datasetHash, checkpoint, lineages, tasks, finetune, codeVersion, evalCodeVersion);
+        return new ChainPlan(dataset, datasetHash, checkpoint, lineages, tasks, finetune, codeVersion, evalCodeVersion, maxRestarts);
     }
 
     private static UniCodeConfig Config(JsonElement root, string dataset)
@@ -173,6 +174,14 @@ public sealed partial class ChainSpecParser(OrchestratorOptions options)
         {
             return null;
         }
+    }
+
+    private static int? MaxRestarts(JsonElement root)
+    {
+        if (!root.TryGetProperty("maxRestarts", out var m) || m.ValueKind == JsonValueKind.Null) return null;
+        if (m.ValueKind != JsonValueKind.Number || !m.TryGetInt32(out var n) || n < 0)
+            throw new SpecException($"spec.maxRestarts: {m.GetRawText()}; expected a whole number ≥ 0 (restarts of one job before the chain fails)");
+        return n;
     }
 
     private static List<long>? Seeds(JsonElement root)

@@ -66,6 +66,7 @@ public static class OrchestratorServiceCollectionExtensions
             x.AddConsumer<ChainCommandConsumer>().Endpoint(e => e.Name = prefix + "orchestrator-chain-command");
             x.AddConsumer<ChainEventConsumer>().Endpoint(e => e.Name = prefix + "orchestrator-chain-event");
             x.AddConsumer<JobProgressConsumer>().Endpoint(e => e.Name = prefix + "orchestrator-job-progress");
+            x.AddConsumer<WorkerHeartbeatConsumer>().Endpoint(e => e.Name = prefix + "orchestrator-worker-heartbeat");
             if (settings.RunScheduler)
                 x.AddConsumer<TriggerReevaluationConsumer>().Endpoint(e => e.Name = prefix + "orchestrator-trigger-reevaluation");
             settings.ConfigureConsumers?.Invoke(x);

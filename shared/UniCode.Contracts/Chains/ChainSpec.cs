@@ -42,6 +42,13 @@ public sealed record ChainSpec
 
     /// <summary>Code version the steps must run with (default: the coordinator's).</summary>
     public string? CodeVersion { get; init; }
+
+    /// <summary>
+    /// How many times one job of the chain may be restarted after it was lost (its worker died or went silent) before
+    /// its step and the chain fail as a poison job (default: the coordinator's UNICODE_MAX_RESTARTS). Not part of any
+    /// step key.
+    /// </summary>
+    public int? MaxRestarts { get; init; }
 }
 
 /// <summary>One downstream task of a <see cref="ChainSpec"/>.</summary>

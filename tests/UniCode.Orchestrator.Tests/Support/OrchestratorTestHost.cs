@@ -41,10 +41,14 @@ public sealed class OrchestratorTestHost : IAsyncDisposable
     public ConsumeRecorder Consumed { get; } = new();
     public bool Started { get; private set; }
 
-    /// <summary>Builds (and by default starts) a host on <paramref name="database"/> (migrated by the host).</summary>
+    /// <summary>
+    /// Builds (and by default starts) a host on <paramref name="database"/> (migrated by the host).
+    /// <paramref name="configureServices"/> runs before the orchestrator's registrations (a fake TimeProvider) and may
+    /// replace them afterwards only through decorators it registers last (see <see cref="IServiceCollection"/>).
+    /// </summary>
     public static async Task<OrchestratorTestHost> CreateAsync(
         ServerFixture servers, TestDatabase database, ITestOutputHelper output,
-        Func<OrchestratorHostSettings, OrchestratorHostSettings>? adjust = null, bool start = true)
+        Func<OrchestratorHostSettings, OrchestratorHostSettings>? adjust = null, bool start = true, Action<IServiceCollection>? configureServices = null)
     {
         var prefix = $"ot-{Guid.NewGuid():N}"[..15];
         var settings = new OrchestratorHostSettings(
@@ -83,6 +87,7 @@ public sealed class OrchestratorTestHost : IAsyncDisposable
         builder.Logging.AddFilter("UniCode", LogLevel.Information);
         builder.Services.AddSingleton(new FakeWorld { ConnectionString = database.ConnectionString });
         builder.Services.AddSingleton<ChainEvents>();
+        configureServices?.Invoke(builder.Services);   // before AddOrchestrator: a TimeProvider registered here is the engine's clock
         builder.Services.AddOrchestrator(settings);
         var testHost = new OrchestratorTestHost(builder.Build(), prefix, database);
         if (start) await testHost.StartAsync();
