@@ -33,6 +33,7 @@ public static class PipelineCommands
         new("pretrain-epochs", "pre-training epochs, exactly (default: the preset's, lengthened to at least 500 optimiser steps)", Value: "N"),
         new("downstream-epochs", "head epochs, exactly (default: the protocol's, lengthened to at least 1,260 steps under held-out)", Value: "N"),
         new("config", "JSON object of extra model config fields", Value: "JSON"),
+        new("max-restarts", "restarts of one lost job (its worker died or went silent) before the chain fails as a poison job (default: the orchestrator's UNICODE_MAX_RESTARTS, 3)", Value: "N"),
         new("force", "run every step even if its result exists", Flag: true),
         new("wait", "follow the chain(s) until they finish, with progress", Flag: true),
     ];
@@ -146,6 +147,11 @@ public static class PipelineCommands
             ["tasks"] = tasks,
         };
         if (a.Int("downstream-epochs") is { } de) spec["finetune"] = new JsonObject { ["epochs"] = de, ["minSteps"] = 0 };
+        if (a.Int("max-restarts") is { } mr)
+        {
+            if (mr < 0) throw new UsageException($"option '--max-restarts': {mr}; expected a whole number ≥ 0");
+            spec["maxRestarts"] = mr;
+        }
         return spec.ToJsonString(Web);
     }
 
@@ -225,25 +231,60 @@ public static class PipelineCommands
     private static int Render(IReadOnlyList<Guid> ids, out string text, out bool finished)
     {
         using var db = Database();
-        var chains = db.Chains.AsNoTracking().Include(c => c.Steps).Where(c => ids.Contains(c.Id)).ToList()
-            .OrderBy(c => ids.ToList().IndexOf(c.Id)).ToList();
+        var chains = db.Chains.AsNoTracking().Include(c => c.Steps).Where(c => ids.Contains(c.Id)).ToList();
+        var workers = db.Workers.AsNoTracking().ToList();
+        text = RenderText(ids, chains, workers, DateTimeOffset.UtcNow, HeartbeatLease(Environment.GetEnvironmentVariable), RabbitPrefix());
+        finished = ids.All(id => chains.Any(c => c.Id == id)) && chains.All(c => ChainStatuses.Final.Contains(c.Status));
+        return chains.All(c => c.Status == ChainStatuses.Succeeded) && chains.Count == ids.Distinct().Count() ? 0 : 1;
+    }
+
+    /// <summary>
+    /// The text of `unicode status` for <paramref name="chains"/> in the order of <paramref name="ids"/>: a line per
+    /// chain, a line per step (status, label, progress, restarts, the worker of a running job, the reason), and for a
+    /// step that waits for a worker (dispatched, running or stalled) "no worker alive for queue Q" when no worker of its
+    /// kind was heard from within <paramref name="lease"/> (table workers).
+    /// </summary>
+    public static string RenderText(IReadOnlyList<Guid> ids, IReadOnlyList<Chain> chains, IReadOnlyList<Worker> workers, DateTimeOffset now,
+        TimeSpan lease, string? busPrefix)
+    {
         var sb = new StringBuilder();
-        foreach (var c in chains)
+        var alive = workers.Where(w => w.LastSeenAt > now - lease).ToList();
+        foreach (var c in chains.OrderBy(c => ids.ToList().IndexOf(c.Id)))
         {
             var done = c.Steps.Count(s => s.Status is "succeeded" or "skipped");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"chain {c.Id}  {c.Name}  [{c.Status}]  {done}/{Math.Max(c.StepCount, c.Steps.Count)} steps{(c.Reason is { } r ? "  reason: " + r : "")}");
+            var stalled = c.Steps.Count(s => s.Status == ChainStepStatuses.Stalled);
+            sb.AppendLine(CultureInfo.InvariantCulture, $"chain {c.Id}  {c.Name}  [{c.Status}]  {done}/{Math.Max(c.StepCount, c.Steps.Count)} steps" +
+                $"{(stalled > 0 && c.Status == ChainStatuses.Running ? $", {stalled} stalled" : "")}{(c.Reason is { } r ? "  reason: " + r : "")}");
             foreach (var s in c.Steps.OrderBy(s => s.CreatedAt).ThenBy(s => s.Label, StringComparer.Ordinal))
             {
                 var bar = s.ProgressTotal is > 0 && s.ProgressStep is { } p ? Bar((double)p / s.ProgressTotal.Value) + $" {p}/{s.ProgressTotal}" : "";
-                sb.AppendLine(CultureInfo.InvariantCulture, $"  {s.Status,-10} {s.Label,-40} {bar}{(s.ReusedFrom is not null ? "  (reused)" : "")}{(s.Reason is { } why ? "  " + why : "")}");
+                var notes = new List<string>();
+                if (s.ReusedFrom is not null) notes.Add("(reused)");
+                if (s.Restarts > 0) notes.Add(s.Restarts == 1 ? "restarted once" : $"restarted {s.Restarts} times");
+                if (s.Status == ChainStepStatuses.Running && s.Worker is { } w) notes.Add($"on {w}");
+                if (s.Reason is { } why) notes.Add(why);
+                if (ChainStepStatuses.IsActive(s.Status) && s.CommandType is not null && c.Status == ChainStatuses.Running
+                    && !alive.Any(a => a.JobKind == s.Kind) && s.Kind is ChainStepKinds.Pretrain or ChainStepKinds.Finetune or ChainStepKinds.Evaluate)
+                {
+                    var queue = workers.Where(x => x.JobKind == s.Kind).OrderByDescending(x => x.LastSeenAt).Select(x => x.Queue).FirstOrDefault()
+                        ?? JobQueues.For(s.Kind, busPrefix);
+                    var note = $"no worker alive for queue {queue}";
+                    if (s.Reason?.Contains(note, StringComparison.Ordinal) != true) notes.Add(note);
+                }
+                sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"  {s.Status,-10} {s.Label,-40} {bar}{(notes.Count > 0 ? "  " + string.Join("  ", notes) : "")}").TrimEnd());
             }
         }
-        var missing = ids.Except(chains.Select(c => c.Id)).ToList();
-        foreach (var m in missing) sb.AppendLine($"chain {m}  [not yet recorded: is the orchestrator running?]");
-        text = sb.ToString();
-        finished = missing.Count == 0 && chains.All(c => ChainStatuses.Final.Contains(c.Status));
-        return chains.All(c => c.Status == ChainStatuses.Succeeded) && missing.Count == 0 ? 0 : 1;
+        foreach (var m in ids.Where(id => chains.All(c => c.Id != id))) sb.AppendLine($"chain {m}  [not yet recorded: is the orchestrator running?]");
+        return sb.ToString();
     }
+
+    /// <summary>The orchestrator's lease (UNICODE_HEARTBEAT_LEASE, hh:mm:ss, default 30 s): a worker heard from within it is alive.</summary>
+    public static TimeSpan HeartbeatLease(Func<string, string?> lookup) =>
+        lookup("UNICODE_HEARTBEAT_LEASE") is { } text && TimeSpan.TryParse(text.Trim(), CultureInfo.InvariantCulture, out var lease) && lease > TimeSpan.Zero
+            ? lease
+            : TimeSpan.FromSeconds(30);
+
+    private static string? RabbitPrefix() => Environment.GetEnvironmentVariable("UNICODE_BUS_PREFIX") is { Length: > 0 } p ? p : null;
 
     private static string Bar(double fraction)
     {
