@@ -34,7 +34,7 @@ public sealed record OrchestratorOptions
     /// <summary>A cancelling chain whose jobs have not confirmed by then is marked cancelled anyway.</summary>
     public TimeSpan CancelTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>How often the reconciler looks for stuck steps and chains (at least every third of <see cref="HeartbeatLease"/>).</summary>
+    /// <summary>How often the reconciler looks for stuck steps and chains (at least every sixth of <see cref="HeartbeatLease"/>: <see cref="ReconcileTick"/>).</summary>
     public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
@@ -49,8 +49,11 @@ public sealed record OrchestratorOptions
     /// </summary>
     public int MaxRestarts { get; init; } = 3;
 
-    /// <summary>How often the reconciler actually runs: <see cref="ReconcileInterval"/>, or a third of the lease when that is shorter.</summary>
-    public TimeSpan ReconcileTick => ReconcileInterval < HeartbeatLease / 3 ? ReconcileInterval : HeartbeatLease / 3;
+    /// <summary>
+    /// How often the reconciler actually runs: <see cref="ReconcileInterval"/>, or a sixth of the lease when that is
+    /// shorter (5 s by default), so a dead worker's step is stalled at most a lease and a sixth after its last heartbeat.
+    /// </summary>
+    public TimeSpan ReconcileTick => ReconcileInterval < HeartbeatLease / 6 ? ReconcileInterval : HeartbeatLease / 6;
 
     /// <summary>Quartz cron (seconds first, UTC) of the re-evaluation sweep. Default: every night at 02:00 UTC.</summary>
     public string ReevaluationCron { get; init; } = "0 0 2 * * ?";

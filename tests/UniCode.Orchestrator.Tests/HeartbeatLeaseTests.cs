@@ -319,6 +319,10 @@ public sealed class HeartbeatLeaseTests(ServerFixture servers, ITestOutputHelper
         var completed = NewId.NextGuid();
         await host.Bus.Publish(new PretrainCompleted(command.JobId, submit.ChainId, command.StepKey, FakeWorld.CheckpointSha(command.StepKey),
             "file:///c.ckpt", 100, 1, [], DateTimeOffset.UtcNow), c => c.MessageId = completed);
+        // A heartbeat that meets the outage is dropped at once (the next one renews the lease), not retried and dead-lettered.
+        var beat = NewId.NextGuid();
+        await host.Bus.Publish(new WorkerHeartbeat("trainer-o", "trainer", [new WorkerQueue("pretrain", Queue)], [], DateTimeOffset.UtcNow), c => c.MessageId = beat);
+        await host.Consumed.WaitAsync("-worker-heartbeat", beat, 1);
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.True(outage.Refused > 0, "the consumer did not meet the outage");
         Assert.Equal(ChainStepStatuses.Dispatched, (await host.StepsAsync(submit.ChainId)).Single().Status);
@@ -326,6 +330,8 @@ public sealed class HeartbeatLeaseTests(ServerFixture servers, ITestOutputHelper
 
         await host.Events.WaitForAsync<ChainCompleted>(c => c.ChainId == submit.ChainId);
         Assert.Equal(1, host.Consumed.Count("-chain-event", completed));   // handled once, by a retry, not dead-lettered
+        await using (var db = host.Db())
+            Assert.False(await db.Workers.AnyAsync(w => w.Name == "trainer-o"));   // the dropped heartbeat
         Assert.True(RabbitMqSettings.DefaultRetryWindow >= TimeSpan.FromSeconds(30));
     }
 }

@@ -22,6 +22,9 @@ public sealed class ChainReconciler(
     TimeProvider clock,
     ILogger<ChainReconciler> logger) : BackgroundService
 {
+    /// <summary>Rows of workers not heard from for this long are deleted.</summary>
+    public static readonly TimeSpan WorkerRetention = TimeSpan.FromDays(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.ReconcileTick, clock);
@@ -69,6 +72,9 @@ public sealed class ChainReconciler(
                 .Where(c => c.Status == ChainStatuses.Cancelling && c.CancelRequestedAt <= cancelledBefore)
                 .OrderBy(c => c.CancelRequestedAt).Select(c => c.Id).Take(100).ToListAsync(cancellationToken);
             chainIds = stuck.Concat(expired).Concat(cancelling).Distinct().ToList();
+            // Workers not heard from for a day are gone (a restarted worker is a new host:pid).
+            var forgotten = now - WorkerRetention;
+            await db.Workers.Where(w => w.LastSeenAt < forgotten).ExecuteDeleteAsync(cancellationToken);
         }
         foreach (var chainId in chainIds)
         {
