@@ -21,5 +21,5 @@ return await ServiceProgram.RunAsync("preprocessing", args,
         builder.Services.AddResultsDatabaseMigrationAtStartup();
         builder.Services.AddDatasetPreprocessor(ArtifactStore.FromEnvironment(), PreprocessingOptions.FromEnvironment());
         // One dataset at a time per process: do not hold further messages another instance could take.
-        builder.Services.AddUniCodeBus(ServiceBusSettings.FromEnvironment() with { PrefetchCount = 1 }, x => x.AddPreprocessingConsumers());
+        builder.Services.AddUniCodeBus(RabbitMqSettings.FromEnvironment() with { PrefetchCount = 1 }, x => x.AddPreprocessingConsumers());
     });

@@ -20,5 +20,5 @@ return await ServiceProgram.RunAsync("registry", args,
         builder.Services.AddResultsDatabase(DatabaseSettings.FromEnvironment());
         builder.Services.AddResultsDatabaseMigrationAtStartup();
         builder.Services.AddCheckpointRegistry(ArtifactStore.FromEnvironment());
-        builder.Services.AddUniCodeBus(ServiceBusSettings.FromEnvironment(), x => x.AddRegistryConsumers());
+        builder.Services.AddUniCodeBus(RabbitMqSettings.FromEnvironment(), x => x.AddRegistryConsumers());
     });

@@ -89,22 +89,3 @@ public static class JobLogScope
         public override string ToString() => string.Join(", ", fields.Select(f => $"{f.Key}={f.Value}"));
     }
 }
-
-/// <summary>The bus settings of a service process.</summary>
-public static class ServiceBusSettings
-{
-    /// <summary>Optional: prepended to every queue and exchange name (see <see cref="RabbitMqSettings.Prefix"/>).</summary>
-    public const string PrefixVariable = "UNICODE_BUS_PREFIX";
-
-    /// <summary><see cref="RabbitMqSettings.FromEnvironment()"/> plus the optional UNICODE_BUS_PREFIX, which keeps one environment's queues apart from another's in a shared virtual host.</summary>
-    public static RabbitMqSettings FromEnvironment(Func<string, string?>? lookup = null)
-    {
-        lookup ??= Environment.GetEnvironmentVariable;
-        var settings = RabbitMqSettings.FromEnvironment(lookup);
-        var prefix = lookup(PrefixVariable)?.Trim();
-        if (string.IsNullOrEmpty(prefix)) return settings;
-        if (!prefix.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-            throw new InvalidOperationException($"{PrefixVariable} is '{prefix}'; expected letters, digits, '-' or '_' (it becomes part of queue names)");
-        return settings with { Prefix = prefix };
-    }
-}

@@ -19,6 +19,9 @@ public sealed record RabbitMqSettings(string Host, int Port, string VirtualHost,
     public const string UserVariable = "UNICODE_RABBITMQ_USER";
     public const string PasswordVariable = "UNICODE_RABBITMQ_PASS";
 
+    /// <summary>Optional: prepended to every queue and exchange name (<see cref="Prefix"/>); read by every process, services and CLI alike.</summary>
+    public const string PrefixVariable = "UNICODE_BUS_PREFIX";
+
     /// <summary>Optional: seconds a transient failure (database or broker restarting) is retried for (default 180).</summary>
     public const string RetryWindowVariable = "UNICODE_RETRY_WINDOW_SECONDS";
 
@@ -66,7 +69,7 @@ public sealed record RabbitMqSettings(string Host, int Port, string VirtualHost,
         return waits;
     }
 
-    /// <summary>Reads UNICODE_RABBITMQ_HOST, _PORT, _VHOST, _USER and _PASS from the process environment.</summary>
+    /// <summary>Reads UNICODE_RABBITMQ_HOST, _PORT, _VHOST, _USER and _PASS, and the optional UNICODE_BUS_PREFIX and UNICODE_RETRY_WINDOW_SECONDS, from the process environment.</summary>
     public static RabbitMqSettings FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable);
 
     /// <summary>Reads the variables through <paramref name="lookup"/> (tests pass a dictionary).</summary>
@@ -85,6 +88,12 @@ public sealed record RabbitMqSettings(string Host, int Port, string VirtualHost,
         if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
             throw new InvalidOperationException($"RabbitMQ settings: {PortVariable} is '{portText}'; expected a TCP port number in 1..65535 (e.g. 5672).");
         var settings = new RabbitMqSettings(lookup(HostVariable)!, port, lookup(VirtualHostVariable)!, lookup(UserVariable)!, lookup(PasswordVariable)!);
+        if (lookup(PrefixVariable)?.Trim() is { Length: > 0 } prefix)
+        {
+            if (!prefix.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+                throw new InvalidOperationException($"{PrefixVariable} is '{prefix}'; expected letters, digits, '-' or '_' (it becomes part of queue names)");
+            settings = settings with { Prefix = prefix };
+        }
         if (lookup(RetryWindowVariable) is { } windowText && !string.IsNullOrWhiteSpace(windowText))
         {
             if (!double.TryParse(windowText.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds) || seconds is < 0 or > 86_400)

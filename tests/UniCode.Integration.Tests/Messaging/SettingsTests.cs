@@ -27,6 +27,32 @@ public sealed class SettingsTests
         Assert.NotEqual(settings with { PrefetchCount = 1 }, settings);
     }
 
+    [Theory]
+    [InlineData("dev", "dev")]
+    [InlineData(" team-a_2 ", "team-a_2")]
+    [InlineData("", null)]
+    public void The_bus_prefix_is_read_with_the_other_bus_variables_by_every_process(string value, string? expected)
+    {
+        // One reader for services, job services, the orchestrator and the CLI: a prefix set for one is set for all.
+        var settings = RabbitMqSettings.FromEnvironment(Env(new()
+        {
+            ["UNICODE_RABBITMQ_HOST"] = "h", ["UNICODE_RABBITMQ_PORT"] = "5672", ["UNICODE_RABBITMQ_VHOST"] = "v",
+            ["UNICODE_RABBITMQ_USER"] = "u", ["UNICODE_RABBITMQ_PASS"] = "p", ["UNICODE_BUS_PREFIX"] = value,
+        }));
+        Assert.Equal(expected, settings.Prefix);
+    }
+
+    [Fact]
+    public void A_bus_prefix_that_cannot_be_part_of_a_queue_name_is_named()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => RabbitMqSettings.FromEnvironment(Env(new()
+        {
+            ["UNICODE_RABBITMQ_HOST"] = "h", ["UNICODE_RABBITMQ_PORT"] = "5672", ["UNICODE_RABBITMQ_VHOST"] = "v",
+            ["UNICODE_RABBITMQ_USER"] = "u", ["UNICODE_RABBITMQ_PASS"] = "p", ["UNICODE_BUS_PREFIX"] = "a/b",
+        })));
+        Assert.Equal("UNICODE_BUS_PREFIX is 'a/b'; expected letters, digits, '-' or '_' (it becomes part of queue names)", e.Message);
+    }
+
     [Fact]
     public void Missing_RabbitMq_variables_are_named_with_how_to_get_them()
     {

@@ -1,4 +1,3 @@
-using UniCode.Hosting;
 using UniCode.Messaging;
 
 namespace UniCode.Cli.Commands.Pipeline;
@@ -8,7 +7,7 @@ namespace UniCode.Cli.Commands.Pipeline;
 /// UNICODE_RABBITMQ_CLI_PASS when both are set, else the services' UNICODE_RABBITMQ_USER and _PASS. The local
 /// servers of `make services-up` give the command line its own user, which may only send chain commands to the
 /// orchestrator's queue (infra/local-services.sh, RMQ_CLI_RESOURCES); host, port, vhost and UNICODE_BUS_PREFIX
-/// are the services' (<see cref="ServiceBusSettings"/>).
+/// are the services' (<see cref="RabbitMqSettings.FromEnvironment(Func{string, string?})"/>).
 /// </summary>
 public static class CliBusSettings
 {
@@ -28,8 +27,8 @@ public static class CliBusSettings
                 $"RabbitMQ settings: {(hasUser ? UserVariable : PasswordVariable)} is set but {(hasUser ? PasswordVariable : UserVariable)} is not; " +
                 $"set both (the command line's own broker user) or neither (it then logs in as {RabbitMqSettings.UserVariable}).");
         }
-        if (!hasUser) return ServiceBusSettings.FromEnvironment(lookup);
-        return ServiceBusSettings.FromEnvironment(name => name switch
+        if (!hasUser) return RabbitMqSettings.FromEnvironment(lookup);
+        return RabbitMqSettings.FromEnvironment(name => name switch
         {
             RabbitMqSettings.UserVariable => user,
             RabbitMqSettings.PasswordVariable => password,

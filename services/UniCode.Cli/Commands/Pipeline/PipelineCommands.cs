@@ -284,7 +284,7 @@ public static class PipelineCommands
             ? lease
             : TimeSpan.FromSeconds(30);
 
-    private static string? RabbitPrefix() => Environment.GetEnvironmentVariable("UNICODE_BUS_PREFIX") is { Length: > 0 } p ? p : null;
+    private static string? RabbitPrefix() => Environment.GetEnvironmentVariable(RabbitMqSettings.PrefixVariable)?.Trim() is { Length: > 0 } p ? p : null;
 
     private static string Bar(double fraction)
     {
