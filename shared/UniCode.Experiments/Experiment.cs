@@ -327,37 +327,21 @@ public static class Experiment
         var split = CodeSplit(clips);
         var indices = clips.Split(split);
         var raw = clips.FeaturesOf(Modality.Video);
-        var cells = (int)(raw.shape[2] * raw.shape[3]);
+        if (indices.Length == 0) return null;
+        var (t, cells) = ((int)raw.shape[1], (int)(raw.shape[2] * raw.shape[3]));
+        using var attention = Model.Diagnostics.CodeStatistics.Encode(model, raw, indices, model.VideoAttention);   // [n, T, G·G]
+        var alpha = attention.to(ScalarType.Float64).cpu().data<double>().ToArray();
         double onObject = 0;
         var segments = 0;
-        var wasTraining = model.training;
-        model.eval();
-        try
+        for (var i = 0; i < indices.Length; i++)
         {
-            for (var start = 0; start < indices.Length; start += 80)
+            var clip = synth.Describe(indices[i]);
+            for (var s = 0; s < t; s++)
             {
-                var batch = indices[start..Math.Min(indices.Length, start + 80)];
-                using var scope = NewDisposeScope();
-                using var _ = no_grad();
-                var idx = tensor(batch.Select(i => (long)i).ToArray(), ScalarType.Int64);
-                var alpha = model.VideoAttention(raw.index_select(0, idx).to(model.DType, model.Quantizer.Codebook.device))
-                    .to(ScalarType.Float64).cpu().data<double>().ToArray();                      // [n, T, G·G]
-                var t = (int)raw.shape[1];
-                for (var i = 0; i < batch.Length; i++)
-                {
-                    var clip = synth.Describe(batch[i]);
-                    for (var s = 0; s < t; s++)
-                    {
-                        if (!clip.InEvent(s)) continue;
-                        segments++;
-                        foreach (var g in clip.ObjectCells) onObject += alpha[(i * t + s) * cells + g];
-                    }
-                }
+                if (!clip.InEvent(s)) continue;
+                segments++;
+                foreach (var g in clip.ObjectCells) onObject += alpha[(i * t + s) * cells + g];
             }
-        }
-        finally
-        {
-            model.train(wasTraining);
         }
         return segments == 0 ? null : new ObjectAttention(split, segments, 100 * onObject / segments, 100.0 * synth.Spec.ObjectCells / cells);
     }
@@ -366,9 +350,7 @@ public static class Experiment
     private static IReadOnlyList<ProbeScore> CellProbes(ExperimentSpec spec, UniCodeModel model, DatasetTensors data, Device device)
     {
         if (!model.Modalities.Contains(Modality.Video)) return [];
-        var options = HeadOptions(spec, DownstreamOptions.Ave, model, device) with { EncoderTrainMode = false };
-        var probe = EventClassification.Run(RawCells, data.Labeled(), Modality.Video, [Modality.Video], options, "ave-cell-probe");
-        return [new ProbeScore("video", probe.Scores[0].Direction.Name, probe.Scores[0].Accuracy)];
+        return [Probe(data.Labeled(), Modality.Video, HeadOptions(spec, DownstreamOptions.Ave, model, device), RawCells, "ave-cell-probe")];
     }
 
     /// <summary>The raw features with every video grid cell a step of its own: [B, T·G·G, W] (other modalities unchanged).</summary>
@@ -418,11 +400,12 @@ public static class Experiment
 
     /// <summary>
     /// The ceiling of one modality: the AVE protocol with the head on its raw features (no encoder, so no train-mode
-    /// dropout), trained on <paramref name="options"/>' training split and scored on its test split.
+    /// dropout), trained on <paramref name="options"/>' training split and scored on its test split. <paramref name="raw"/>:
+    /// how the head sees the raw features (default <see cref="RawFeatures"/>; <see cref="RawCells"/> for the cell probe).
     /// </summary>
-    public static ProbeScore Probe(LabeledClips clips, Modality modality, DownstreamOptions options)
+    public static ProbeScore Probe(LabeledClips clips, Modality modality, DownstreamOptions options, CodeEncoder? raw = null, string task = "ave-probe")
     {
-        var probe = EventClassification.Run(RawFeatures, clips, modality, [modality], options with { EncoderTrainMode = false }, "ave-probe");
+        var probe = EventClassification.Run(raw ?? RawFeatures, clips, modality, [modality], options with { EncoderTrainMode = false }, task);
         return new ProbeScore(modality.ToString().ToLowerInvariant(), probe.Scores[0].Direction.Name, probe.Scores[0].Accuracy);
     }
 

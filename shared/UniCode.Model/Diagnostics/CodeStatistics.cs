@@ -92,10 +92,22 @@ public static class CodeStatistics
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(features);
-        ArgumentNullException.ThrowIfNull(clips);
-        if (clips.Length == 0) throw new ArgumentException("CodeStatistics: no clips: expected at least one clip index", nameof(clips));
         if (!features.TryGetValue(m, out var raw))
             throw new ArgumentException($"CodeStatistics: no {m} features: expected one tensor per modality of the model ({string.Join(", ", model.Modalities)})");
+        return Encode(model, raw, clips, x => model.CodeIndices(m, x), batchSize);
+    }
+
+    /// <summary>
+    /// <paramref name="encode"/> applied to the raw features <paramref name="raw"/> [N, …] (CPU) of <paramref name="clips"/>,
+    /// in batches of <paramref name="batchSize"/> moved to the model's device and type, eval mode and no_grad for the
+    /// call; the batches' results concatenated along the first dimension (on the model's device).
+    /// </summary>
+    public static Tensor Encode(UniCodeModel model, Tensor raw, int[] clips, Func<Tensor, Tensor> encode, int batchSize = 80)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(raw);
+        ArgumentNullException.ThrowIfNull(clips);
+        if (clips.Length == 0) throw new ArgumentException("CodeStatistics: no clips: expected at least one clip index", nameof(clips));
         var wasTraining = model.training;
         model.eval();
         try
@@ -107,7 +119,7 @@ public static class CodeStatistics
             for (var start = 0; start < clips.Length; start += batchSize)
             {
                 var idx = tensor(clips[start..Math.Min(clips.Length, start + batchSize)].Select(i => (long)i).ToArray(), ScalarType.Int64);
-                parts.Add(model.CodeIndices(m, raw.index_select(0, idx).to(model.DType, device)));
+                parts.Add(encode(raw.index_select(0, idx).to(model.DType, device)));
             }
             return cat(parts, 0).MoveToOuterDisposeScope();
         }
