@@ -6,9 +6,6 @@ using UniCode.Contracts.Common;
 
 namespace UniCode.Jobs;
 
-/// <summary>A job kind this host consumes and its queue (registered by <see cref="JobServiceHost.AddJobConsumer{T}"/>).</summary>
-public sealed record ServedQueue(string JobKind, string Queue);
-
 /// <summary>
 /// The jobs running on this host, as the heartbeat reports them: identity, start count, the latest progress
 /// (every report, before the throttle). The executor adds a job when it starts and removes it when it ends.
@@ -56,10 +53,10 @@ public sealed class RunningJobs : IJobProgressObserver
 /// epoch) still holds its lease. A failed publish (broker restarting) is logged and tried again at the next beat.
 /// </summary>
 public sealed class WorkerHeartbeatService(
-    JobHostOptions options, IEnumerable<ServedQueue> queues, RunningJobs running, IBus bus, TimeProvider time, ILogger<WorkerHeartbeatService> logger)
+    JobHostOptions options, IEnumerable<WorkerQueue> queues, RunningJobs running, IBus bus, TimeProvider time, ILogger<WorkerHeartbeatService> logger)
     : BackgroundService
 {
-    private readonly IReadOnlyList<WorkerQueue> served = queues.Select(q => new WorkerQueue(q.JobKind, q.Queue)).Distinct().ToList();
+    private readonly IReadOnlyList<WorkerQueue> served = queues.Distinct().ToList();   // registered by JobServiceHost.AddJobConsumer
     private readonly SemaphoreSlim wake = new(0);
 
     /// <summary>Heartbeats published since start (tests).</summary>

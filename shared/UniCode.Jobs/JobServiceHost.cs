@@ -136,7 +136,7 @@ public static class JobServiceHost
             .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConsumer<>))
             .Select(i => JobQueues.KindOf(i.GetGenericArguments()[0])).FirstOrDefault(k => k is not null);
         if (kind is not null)
-            x.AddSingleton(new ServedQueue(kind, new KebabCaseEndpointNameFormatter(options.RabbitMq.Prefix, false).Consumer<T>()));
+            x.AddSingleton(new WorkerQueue(kind, new KebabCaseEndpointNameFormatter(options.RabbitMq.Prefix, false).Consumer<T>()));
     }
 
     /// <summary>
