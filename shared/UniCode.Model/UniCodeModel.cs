@@ -15,7 +15,8 @@ public sealed record EncoderOutput(
     IReadOnlyDictionary<Modality, SpecificEncoding> Specific,
     QuantizerOutput Quantizer,
     Tensor? TextFeatures,
-    IReadOnlyDictionary<Modality, Tensor> Inputs);
+    IReadOnlyDictionary<Modality, Tensor> Inputs,
+    Tensor? PooledVideo = null);
 
 /// <summary>The terms of the pre-training objective (paper §4.4); absent terms are switched off.</summary>
 public sealed record PretrainLosses(
@@ -24,7 +25,8 @@ public sealed record PretrainLosses(
     IReadOnlyDictionary<Modality, Tensor> MutualInformation,
     Tensor? Cpc,
     Tensor? Cmcm,
-    Tensor Total);
+    Tensor Total,
+    Tensor? Correspondence = null);
 
 /// <summary>
 /// Uni-Code: per-modality semantic encoders Φ and modality-specific encoders Ψ (Eq. 1), one shared
@@ -42,6 +44,7 @@ public sealed class UniCodeModel : nn.Module
     private readonly SharedCodebookQuantizer quantizer;
     private readonly ModuleList<Club> club = new();
     private readonly CrossCpc? cpc;
+    private readonly SegmentCorrespondence? correspondence;
     private readonly ModuleList<ModalityDecoder> decoders = new();
 
     public UniCodeConfig Config { get; }
@@ -64,6 +67,7 @@ public sealed class UniCodeModel : nn.Module
         }
         quantizer = new SharedCodebookQuantizer(config);
         if (config.UseCpc) cpc = new CrossCpc(config);
+        if (config.SegmentCorrespondence is not null) correspondence = new SegmentCorrespondence(config);
         RegisterComponents();
         if (config.Precision == Precision.Float64) this.to(ScalarType.Float64);
     }
@@ -95,17 +99,18 @@ public sealed class UniCodeModel : nn.Module
         var z = new Dictionary<Modality, Tensor>();
         var spec = new Dictionary<Modality, SpecificEncoding>();
         var scaled = new Dictionary<Modality, Tensor>();
-        Tensor? textFeatures = null;
+        Tensor? textFeatures = null, pooledVideo = null;
         foreach (var m in Modalities)
         {
             scaled[m] = inputs.Apply(m, batch.Get(m));
             var input = EncoderInput(m, scaled[m]);
             if (m == Modality.Text) textFeatures = input;
-            z[m] = semantic[Index(m)].call(input);      // Eq. 1: z_m = Φ_m(x_m)
+            (z[m], var pooled) = semantic[Index(m)].ForwardWithPooled(input);      // Eq. 1: z_m = Φ_m(x_m)
+            if (m == Modality.Video) pooledVideo = pooled;
             spec[m] = specific[Index(m)].call(input);   // Eq. 1: z̄_m = Ψ_m(x_m)
         }
         var q = quantizer.Forward(Modalities.Select(m => (m, z[m])).ToList());
-        return new EncoderOutput(z, spec, q, textFeatures, scaled);
+        return new EncoderOutput(z, spec, q, textFeatures, scaled, pooledVideo);
     }
 
     /// <summary>The pre-training objective over one encoder pass (paper §4.4; REFERENCE-SPEC §1.9 step 3).</summary>
@@ -141,7 +146,13 @@ public sealed class UniCodeModel : nn.Module
             cmcm = CmcmLoss.Compute(Modalities.Select(m => enc.Quantizer.CodeProbabilities[m]).ToList(), c.CmcmForm);
             total = total + c.CmcmWeight * cmcm;
         }
-        return new PretrainLosses(recon, enc.Quantizer.Commitment, mi, cpcLoss, cmcm, total);
+        Tensor? correspondenceLoss = null;
+        if (correspondence is not null)
+        {
+            correspondenceLoss = correspondence.Forward(enc.Inputs[Modality.Audio], enc.PooledVideo!);   // not in the paper: per-second InfoNCE
+            total = total + c.SegmentCorrespondence!.Weight * correspondenceLoss;
+        }
+        return new PretrainLosses(recon, enc.Quantizer.Commitment, mi, cpcLoss, cmcm, total, correspondenceLoss);
     }
 
     /// <summary>
@@ -164,7 +175,7 @@ public sealed class UniCodeModel : nn.Module
 
     /// <summary>
     /// Parameter groups of the main optimiser, each clipped separately (REFERENCE-SPEC §1.9 step 4):
-    /// encoder (Φ and Ψ of every modality), text BiLSTM, Cross-CPC, decoder.
+    /// encoder (Φ and Ψ of every modality), text BiLSTM, Cross-CPC, the per-second correspondence (when on), decoder.
     /// </summary>
     public IReadOnlyList<(string Name, IReadOnlyList<Parameter> Parameters)> MainParameterGroups()
     {
@@ -174,6 +185,7 @@ public sealed class UniCodeModel : nn.Module
         };
         if (textLstm is not null) groups.Add(("text_lstm", textLstm.parameters().ToList()));
         if (cpc is not null) groups.Add(("cpc", cpc.parameters().ToList()));
+        if (correspondence is not null) groups.Add(("correspondence", correspondence.parameters().ToList()));
         groups.Add(("decoder", decoders.parameters().ToList()));
         return groups;
     }

@@ -141,6 +141,15 @@ public sealed record UniCodeConfig
     /// <summary>The CMCM loss (Table 3).</summary>
     public bool UseCmcm { get; init; } = true;
 
+    // ------------------------------------------------------------------ per-second correspondence (not in the paper)
+    /// <summary>
+    /// The per-second audio–visual InfoNCE before any temporal model (<see cref="Losses.SegmentCorrespondence"/>), which
+    /// gives the video pooler a reason to look at the cells that show the event; null (default) = off, as the reference.
+    /// Written into the config JSON (and so its hash) only when set, so configs without it keep their hashes.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SegmentCorrespondenceConfig? SegmentCorrespondence { get; init; }
+
     // ------------------------------------------------------------------ optimisation
     public double LearningRate { get; init; } = 4e-4;
     public double AdamBeta1 { get; init; } = 0.9;
@@ -305,6 +314,13 @@ public sealed record UniCodeConfig
         NonNegative(nameof(ClubWeight), ClubWeight);
         NonNegative(nameof(CpcWeight), CpcWeight);
         NonNegative(nameof(CmcmWeight), CmcmWeight);
+        if (SegmentCorrespondence is { } sc)
+        {
+            NonNegative($"{nameof(SegmentCorrespondence)}.{nameof(sc.Weight)}", sc.Weight);
+            Positive($"{nameof(SegmentCorrespondence)}.{nameof(sc.Temperature)}", sc.Temperature);
+            if (!Modalities.Members().Contains(Modality.Audio) || !Modalities.Members().Contains(Modality.Video))
+                throw new ConfigException(nameof(SegmentCorrespondence), Modalities.Code(), "audio and video among the modalities (the term pairs each second of audio with its video)");
+        }
         Positive(nameof(LearningRate), LearningRate);
         if (!(AdamBeta1 >= 0 && AdamBeta1 < 1)) throw new ConfigException(nameof(AdamBeta1), AdamBeta1, "in [0, 1)");
         if (!(AdamBeta2 >= 0 && AdamBeta2 < 1)) throw new ConfigException(nameof(AdamBeta2), AdamBeta2, "in [0, 1)");
@@ -362,6 +378,11 @@ public sealed record UniCodeConfig
     /// <summary>sha256 (hex) of the canonical JSON: the config's identity in checkpoints and the results database.</summary>
     public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToCanonicalJson())));
 }
+
+/// <summary>The per-second correspondence term's settings (<see cref="UniCodeConfig.SegmentCorrespondence"/>).</summary>
+/// <param name="Weight">Its weight in the total loss.</param>
+/// <param name="Temperature">τ of its cosine scores.</param>
+public sealed record SegmentCorrespondenceConfig(double Weight = 1.0, double Temperature = 0.1);
 
 /// <summary>A config field with a value outside what the model accepts.</summary>
 public sealed class ConfigException(string field, object? value, string expected)

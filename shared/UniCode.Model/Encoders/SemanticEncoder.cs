@@ -49,4 +49,12 @@ public sealed class SemanticEncoder : nn.Module<Tensor, Tensor>
         using var pooled = pooler.call(x);
         return trm.call(pooled);
     }
+
+    /// <summary>z = Φ(x) and, for video, the pooler's per-segment output [B, T, Dv] it was computed from (null otherwise).</summary>
+    public (Tensor Z, Tensor? Pooled) ForwardWithPooled(Tensor x)
+    {
+        if (pooler is null) return (trm.call(x), null);
+        var pooled = pooler.call(x);
+        return (trm.call(pooled), pooled);
+    }
 }

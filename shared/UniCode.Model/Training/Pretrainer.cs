@@ -57,6 +57,7 @@ public sealed class Pretrainer : IDisposable
         if (c.UseClub) foreach (var m in model.Modalities) names.Add($"club_mi_{UniCodeModel.Key(m)}");
         if (c.UseCpc) names.Add("cpc");
         if (c.UseCmcm) names.Add("cmcm");
+        if (c.SegmentCorrespondence is not null) names.Add("correspondence");
         names.Add("agreeing_samples");
         LossNames = names;
     }
@@ -109,6 +110,7 @@ public sealed class Pretrainer : IDisposable
         if (c.UseClub) values.AddRange(Model.Modalities.Select(m => losses.MutualInformation[m]));
         if (losses.Cpc is not null) values.Add(losses.Cpc);
         if (losses.Cmcm is not null) values.Add(losses.Cmcm);
+        if (losses.Correspondence is not null) values.Add(losses.Correspondence);
         values.Add(enc.Quantizer.AgreeingSamples);
         var vector = stack(values.Select(v => v.detach().to(ScalarType.Float64).reshape(1)).ToArray()).reshape(-1);
         return new StepResult(vector.MoveToOuterDisposeScope());
