@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 
 namespace UniCode.Experiments;
 
-/// <summary>Which downstream protocol an experiment scores (REFERENCE-SPEC §3).</summary>
+/// <summary>Which downstream protocol an experiment scores (docs/reference-behaviour.md §3).</summary>
 public enum DownstreamTask
 {
     /// <summary>AVE-style cross-modal event classification (accuracy).</summary>
@@ -272,7 +272,7 @@ public static class Experiment
         _ => "unicode",
     };
 
-    /// <summary>The frozen encoder as the protocols see it (REFERENCE-SPEC §3: train mode while the head trains, if asked).</summary>
+    /// <summary>The frozen encoder as the protocols see it (docs/reference-behaviour.md §3: train mode while the head trains, if asked).</summary>
     public static CodeEncoder Encoder(UniCodeModel model) => (m, raw, training) =>
     {
         model.train(training);

@@ -113,7 +113,7 @@ public sealed class UniCodeModel : nn.Module
         return new EncoderOutput(z, spec, q, textFeatures, scaled, pooledVideo);
     }
 
-    /// <summary>The pre-training objective over one encoder pass (paper §4.4; REFERENCE-SPEC §1.9 step 3).</summary>
+    /// <summary>The pre-training objective over one encoder pass (paper §4.4; docs/reference-behaviour.md §1.9 step 3).</summary>
     public PretrainLosses Losses(EncoderOutput enc, PretrainBatch batch, Random rng, Generator? generator)
     {
         var c = Config;
@@ -174,7 +174,7 @@ public sealed class UniCodeModel : nn.Module
     public Tensor CodeIndices(Modality m, Tensor raw) => quantizer.NearestIndices(SemanticFeatures(m, raw));
 
     /// <summary>
-    /// Parameter groups of the main optimiser, each clipped separately (REFERENCE-SPEC §1.9 step 4):
+    /// Parameter groups of the main optimiser, each clipped separately (docs/reference-behaviour.md §1.9 step 4):
     /// encoder (Φ and Ψ of every modality), text BiLSTM, Cross-CPC, the per-second correspondence (when on), decoder.
     /// </summary>
     public IReadOnlyList<(string Name, IReadOnlyList<Parameter> Parameters)> MainParameterGroups()

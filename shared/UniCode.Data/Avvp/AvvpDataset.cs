@@ -4,7 +4,7 @@ using UniCode.Data.Zipped;
 namespace UniCode.Data.Avvp;
 
 /// <summary>
-/// AVVP (the LLP annotated evaluation set; REFERENCE-SPEC §2), a directory <c>AVVP/</c> with
+/// AVVP (the LLP annotated evaluation set; docs/reference-behaviour.md §2), a directory <c>AVVP/</c> with
 /// <list type="bullet">
 /// <item><c>data/AVVP_Categories.txt</c> (or at the root, or <c>categories.txt</c>): C class names;</item>
 /// <item><c>data/AVVP_eval_audio_checked_combined.csv</c>, <c>data/AVVP_eval_visual_checked_combined.csv</c>

@@ -101,7 +101,7 @@ public abstract class ClipDataset : IDisposable
         ReadField(ClipField.Labels, track, clips, destination);
 
     /// <summary>
-    /// Clip-level classes, as the reference's AVE protocol derives them (REFERENCE-SPEC §3): per second the
+    /// Clip-level classes, as the reference's AVE protocol derives them (docs/reference-behaviour.md §3): per second the
     /// argmax over the C foreground columns (0 when all are 0), then the maximum over seconds. For a clip
     /// with one event class c this is c.
     /// </summary>

@@ -16,7 +16,7 @@ public sealed record DatasetExpectations(
     /// <summary>No requirement.</summary>
     public static DatasetExpectations None { get; } = new();
 
-    /// <summary>The reference features (REFERENCE-SPEC §1.2): T=10, VGGish 128, VGG-19 pool5 7×7×512.</summary>
+    /// <summary>The reference features (docs/reference-behaviour.md §1.2): T=10, VGGish 128, VGG-19 pool5 7×7×512.</summary>
     public static DatasetExpectations Reference { get; } = new(Segments: 10, AudioDim: 128, VideoGrid: 7, VideoDim: 512);
 
     /// <summary>T for the zipped-pickle layouts, whose files do not fix it (audio rows are padded/cut to it).</summary>

@@ -5,7 +5,7 @@ public enum Precision
 {
     /// <summary>UniCode's default.</summary>
     Float32,
-    /// <summary>What the reference runs everywhere (REFERENCE-SPEC §5h).</summary>
+    /// <summary>What the reference runs everywhere (docs/reference-behaviour.md §5h).</summary>
     Float64,
 }
 
@@ -27,7 +27,7 @@ public enum ResetRule
     AllModalities,
 }
 
-/// <summary>How the CMCM loss (REFERENCE-SPEC §1.5 step 6) turns the score matrix S into a loss.</summary>
+/// <summary>How the CMCM loss (docs/reference-behaviour.md §1.5 step 6) turns the score matrix S into a loss.</summary>
 public enum CmcmForm
 {
     /// <summary>Reference: −log(Ê_ii / (Σ_j Ê_ij + 1e-5)) with Ê = exp(S − min S), the shift not detached.</summary>

@@ -7,10 +7,10 @@ namespace UniCode.Model.Config;
 
 /// <summary>
 /// Every hyper-parameter of Uni-Code in one record. Defaults are the reference code's
-/// (REFERENCE-SPEC §1.1, §1.9), i.e. the <see cref="Paper"/> preset, except the input scaling and the codebook's
+/// (docs/reference-behaviour.md §1.1, §1.9), i.e. the <see cref="Paper"/> preset, except the input scaling and the codebook's
 /// initialisation (issue 9: <see cref="WithReferenceInputs"/> restores the reference's); <see cref="Small"/> is a
 /// CPU-sized model that keeps every mechanism. Where the reference departs from the paper
-/// (REFERENCE-SPEC §5) the reference's behaviour is the default and the paper's an option.
+/// (docs/reference-behaviour.md §5) the reference's behaviour is the default and the paper's an option.
 /// </summary>
 public sealed record UniCodeConfig
 {
@@ -94,7 +94,7 @@ public sealed record UniCodeConfig
     public double ResetNoise { get; init; } = 1.0 / 1024;
     /// <summary>
     /// Reference bug, off by default: when true (and code reset is on) a forward in eval mode still advances the
-    /// unused-code counters with its chosen codes and resets due codes, as the reference does (REFERENCE-SPEC
+    /// unused-code counters with its chosen codes and resets due codes, as the reference does (docs/reference-behaviour.md
     /// §1.5 step 5) — so evaluating rewrites the codebook. No EMA update in eval either way. Default: an eval
     /// forward changes no buffer.
     /// </summary>
@@ -126,7 +126,7 @@ public sealed record UniCodeConfig
     public double CpcWeight { get; init; } = 1.0;
     public double CmcmWeight { get; init; } = 1.0;
     /// <summary>
-    /// How CMCM scores a pair (REFERENCE-SPEC §1.5 step 6): the reference's exp(S − min S) / (Σ + 1e-5) form,
+    /// How CMCM scores a pair (docs/reference-behaviour.md §1.5 step 6): the reference's exp(S − min S) / (Σ + 1e-5) form,
     /// or a plain log-softmax over each row of S. They differ by the 1e-5 alone: the reference loss is larger by less than 1e-5/B.
     /// </summary>
     public CmcmForm CmcmForm { get; init; } = CmcmForm.Reference;
@@ -173,7 +173,7 @@ public sealed record UniCodeConfig
     public long Seed { get; init; } = 43;
 
     // ------------------------------------------------------------------ presets
-    /// <summary>The reference's dimensions and hyper-parameters (REFERENCE-SPEC §1.1).</summary>
+    /// <summary>The reference's dimensions and hyper-parameters (docs/reference-behaviour.md §1.1).</summary>
     public static UniCodeConfig Paper { get; } = new();
 
     /// <summary>
@@ -249,7 +249,7 @@ public sealed record UniCodeConfig
         _ => throw new ArgumentOutOfRangeException(nameof(method), method, null),
     };
 
-    /// <summary>The paper's text where the reference departs from it (REFERENCE-SPEC §5 a, c, d, e).</summary>
+    /// <summary>The paper's text where the reference departs from it (docs/reference-behaviour.md §5 a, c, d, e).</summary>
     public UniCodeConfig WithPaperVariants() => this with
     {
         EmaForm = EmaForm.CrossAttention,

@@ -8,7 +8,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace UniCode.Model.Decoders;
 
 /// <summary>
-/// The decoder of one modality (REFERENCE-SPEC §1.6): reconstructs the modality's input from its quantized
+/// The decoder of one modality (docs/reference-behaviour.md §1.6): reconstructs the modality's input from its quantized
 /// semantic codes ẑ_m [B, T, D] and its specific features z̄_m (<see cref="SpecificEncoding.Features"/>).
 /// Audio: concat[Linear D → AudioSpecificDim (ẑ), z̄] → Linear → AudioInputDim (the raw VGGish rows).
 /// Text: concat[Linear D → TextSpecificDim (ẑ), z̄] → Linear → 2·TextLstmHidden (the BiLSTM output).

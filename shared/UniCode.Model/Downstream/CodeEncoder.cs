@@ -5,7 +5,7 @@ namespace UniCode.Model.Downstream;
 
 /// <summary>
 /// The frozen pre-trained encoder as the downstream protocols see it: raw features of one modality
-/// [B, T, ...] → quantised codes ẑ [B, T, D] (Φ_m, then the nearest code; REFERENCE-SPEC §1.5 "VQ encoder").
+/// [B, T, ...] → quantised codes ẑ [B, T, D] (Φ_m, then the nearest code; docs/reference-behaviour.md §1.5 "VQ encoder").
 /// The protocols call it under <c>no_grad</c>, with <paramref name="raw"/> already on
 /// <see cref="DownstreamOptions.Device"/> in <see cref="DownstreamOptions.Precision"/>.
 /// </summary>

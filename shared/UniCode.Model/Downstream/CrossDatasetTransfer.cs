@@ -3,7 +3,7 @@ using UniCode.Model.Config;
 namespace UniCode.Model.Downstream;
 
 /// <summary>
-/// Cross-dataset transfer (REFERENCE-SPEC §3 "AVE→AVVP", "UCF(v)↔VGG(a)"): a head trained on dataset
+/// Cross-dataset transfer (docs/reference-behaviour.md §3 "AVE→AVVP", "UCF(v)↔VGG(a)"): a head trained on dataset
 /// A's train split in modality X, tested on dataset B in modality Y, after both are relabelled to the
 /// classes they share (<see cref="ClassMapping"/>). B is scored on its test split under both
 /// protocols (held-out: the epoch is picked on A's val split in X if A has one, else the last;

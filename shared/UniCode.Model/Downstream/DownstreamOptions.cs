@@ -12,7 +12,7 @@ public enum EvaluationProtocol
     /// </summary>
     HeldOut,
     /// <summary>
-    /// The reference's protocol (REFERENCE-SPEC §3, §5): the head is scored every epoch on the split
+    /// The reference's protocol (docs/reference-behaviour.md §3, §5): the head is scored every epoch on the split
     /// it trains on (AVE, AVVP; for a cross-dataset run: on the other dataset's test split) and each
     /// direction is reported at its own best epoch, chosen on the scored numbers themselves (AVVP:
     /// precision, AVE→AVVP: F1, UCF↔VGG: accuracy, as the reference tracks them; the reference's AVE
@@ -41,7 +41,7 @@ public enum LocalizationSelection
 
 /// <summary>
 /// Settings of a downstream run (frozen encoder, trained head). Defaults are the reference's
-/// (REFERENCE-SPEC §3, ave.sh/avvp.sh): Adam 4e-4, batch 80, clip 0.5, MultiStepLR [10, 20, 30] × 0.5, seed 43.
+/// (docs/reference-behaviour.md §3, ave.sh/avvp.sh): Adam 4e-4, batch 80, clip 0.5, MultiStepLR [10, 20, 30] × 0.5, seed 43.
 /// The reference starts its epoch loop at (checkpoint epoch + 1), an artefact; reproduce a given
 /// reference run with <see cref="Epochs"/> = n_epoch − (checkpoint epoch + 1) (the schedule counts from the loop's start there too).
 /// </summary>

@@ -25,7 +25,7 @@ public sealed record ClassificationResult(RunInfo Run, IReadOnlyList<Classificat
 }
 
 /// <summary>
-/// Cross-modal event classification (paper Table 1 AVE; REFERENCE-SPEC §3 "AVE classification"):
+/// Cross-modal event classification (paper Table 1 AVE; docs/reference-behaviour.md §3 "AVE classification"):
 /// a <see cref="ClassificationHead"/> trained with cross-entropy on the clip classes of one
 /// modality's frozen codes, then applied unchanged to other modalities' codes (zero-shot transfer).
 /// </summary>

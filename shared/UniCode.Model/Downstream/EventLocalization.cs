@@ -34,7 +34,7 @@ public sealed record LocalizationResult(RunInfo Run, IReadOnlyList<LocalizationS
 }
 
 /// <summary>
-/// AVVP-style per-second event localisation (REFERENCE-SPEC §3 "AVVP localisation"): a
+/// AVVP-style per-second event localisation (docs/reference-behaviour.md §3 "AVVP localisation"): a
 /// <see cref="LocalizationHead"/> trained with BCEWithLogits + <see cref="ExpLogLoss"/> on modality X's
 /// codes and X's labels, tested on modality Y's codes against Y's labels
 /// (<see cref="LabeledClips.LabelsFor"/>: AVVP has separate audio and visual annotations; data with one

@@ -72,7 +72,7 @@ internal sealed record TargetScore(EvalTarget Target, int Epoch, IReadOnlyDictio
 internal sealed record TrainingOutcome(IReadOnlyList<EpochLog> History, IReadOnlyList<TargetScore> Scores);
 
 /// <summary>
-/// The loop every downstream protocol shares (REFERENCE-SPEC §3): frozen encoder under no_grad,
+/// The loop every downstream protocol shares (docs/reference-behaviour.md §3): frozen encoder under no_grad,
 /// Adam on the head, gradient-norm clip, MultiStepLR per epoch (held-out: at least MinSteps steps), shuffled batches; evaluation codes
 /// are encoded once in eval mode and cached. Host reads happen once per epoch (loss and metrics).
 /// </summary>

@@ -50,7 +50,7 @@ public sealed record LabeledClips(
     /// <summary>
     /// Clip class per clip [N] (int64): argmax over the C foreground columns of the per-second labels
     /// summed over time. For clips with one event class (AVE, UCF↔VGG) this is the reference's
-    /// "max over time of the per-second foreground argmax" (REFERENCE-SPEC §3); for several classes
+    /// "max over time of the per-second foreground argmax" (docs/reference-behaviour.md §3); for several classes
     /// it picks the class present in the most seconds (lowest index on ties), where the reference picks the highest index.
     /// </summary>
     public static Tensor ClipClasses(Tensor segmentLabels)

@@ -6,7 +6,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace UniCode.Model.Encoders;
 
 /// <summary>
-/// The one-layer residual stack of the video-specific encoder Ψ_v and the video decoder (REFERENCE-SPEC §1.4, §1.6),
+/// The one-layer residual stack of the video-specific encoder Ψ_v and the video decoder (docs/reference-behaviour.md §1.4, §1.6),
 /// on NCHW maps of <c>width</c> channels, both convolutions bias-free and <c>width</c> wide:
 /// h = ReLU(x); y = ReLU(h + Conv1×1(ReLU(Conv3×3 pad 1 (h)))).
 /// </summary>

@@ -6,7 +6,7 @@ namespace UniCode.Model.Encoders;
 
 /// <summary>
 /// Φ_m, the modality-agnostic semantic encoder (Eq. 1): z_m = Φ_m(x_m) ∈ [B, T, D], the vectors the shared
-/// codebook quantizes (REFERENCE-SPEC §1.3).
+/// codebook quantizes (docs/reference-behaviour.md §1.3).
 /// Audio: TRM on the raw VGGish rows [B, T, AudioInputDim]. Video: <see cref="VideoAttentionPooler"/> per
 /// segment, then TRM, on [B, T, G, G, VideoInputDim]. Text: TRM on the <see cref="TextBiLstm"/> output
 /// [B, T, 2·TextLstmHidden] (the BiLSTM itself is shared with Ψ_t and owned by the model).

@@ -7,7 +7,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace UniCode.Model.Encoders;
 
 /// <summary>
-/// Ψ_m, the modality-specific encoder (REFERENCE-SPEC §1.4) whose output z̄_m carries what the codes should not:
+/// Ψ_m, the modality-specific encoder (docs/reference-behaviour.md §1.4) whose output z̄_m carries what the codes should not:
 /// the decoder reconstructs from both, and CLUB (Eq. 4–5) pushes I(ẑ_m; z̄_m) down.
 /// Audio: ReLU(Linear AudioInputDim → AudioSpecificDim). Text: ReLU(Linear 2·TextLstmHidden → TextSpecificDim).
 /// Video, per segment on the NCHW grid: Conv3×3 (valid) ReLU → Conv3×3 (valid) ReLU → Conv1×1 →

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace UniCode.Model.Encoders;
 
 /// <summary>
-/// The temporal relation module (TRM) of the semantic encoders Φ (Eq. 1, REFERENCE-SPEC §1.3):
+/// The temporal relation module (TRM) of the semantic encoders Φ (Eq. 1, docs/reference-behaviour.md §1.3):
 /// Linear(inputDim → D), then <see cref="UniCodeConfig.TrmLayers"/> post-LN Transformer encoder layers
 /// (D wide, <see cref="UniCodeConfig.TrmHeads"/> heads, FFN <see cref="UniCodeConfig.TrmFeedForwardDim"/>, ReLU,
 /// dropout <see cref="UniCodeConfig.Dropout"/> on attention, residuals and FFN) over the T segments.
@@ -16,7 +16,7 @@ namespace UniCode.Model.Encoders;
 /// <remarks>
 /// The reference also registers its template layer (<c>encoder_layer</c>) as a submodule: 789,760 parameters
 /// per TRM at paper size that are saved in checkpoints but never used in forward. It is deliberately not
-/// replicated here, so the parameter count is the reference's "used" count (REFERENCE-SPEC §6).
+/// replicated here, so the parameter count is the reference's "used" count (docs/reference-behaviour.md §6).
 /// </remarks>
 public sealed class TemporalRelationModule : nn.Module<Tensor, Tensor>
 {

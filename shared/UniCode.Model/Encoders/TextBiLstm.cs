@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace UniCode.Model.Encoders;
 
 /// <summary>
-/// The trainable text front end (REFERENCE-SPEC §1.2): a <see cref="UniCodeConfig.TextLstmLayers"/>-layer
+/// The trainable text front end (docs/reference-behaviour.md §1.2): a <see cref="UniCodeConfig.TextLstmLayers"/>-layer
 /// bidirectional LSTM over the frozen BERT token vectors, zero initial state, no masking (padding tokens are
 /// zero vectors that still pass through the recurrence, as in the reference).
 /// [B, T, TextTokenDim] → [B, T, 2·TextLstmHidden]. Its output is both Φ_t's and Ψ_t's input and the text

@@ -7,7 +7,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace UniCode.Model.Encoders;
 
 /// <summary>
-/// The video semantic encoder's per-frame attention pooler (REFERENCE-SPEC §1.3): pools a segment's G×G grid of
+/// The video semantic encoder's per-frame attention pooler (docs/reference-behaviour.md §1.3): pools a segment's G×G grid of
 /// Dv-channel cells into one Dv vector. With g the grid mean: channel gate s = σ(W2·ReLU(W1·g)) (no biases),
 /// x' = x·s + x; q = ReLU(Wq g + bq); k_i = ReLU(Wk x'_i + bk); α = softmax_i tanh(w·(k_i ⊙ q) + b);
 /// output Σ_i α_i x'_i. [B, T, G, G, Dv] → [B, T, Dv].

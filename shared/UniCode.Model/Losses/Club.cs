@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace UniCode.Model.Losses;
 
 /// <summary>
-/// The sampled CLUB upper bound of I(x; y) (Eq. 4–5; reference <c>CLUBSample_group</c>, REFERENCE-SPEC §1.7) with
+/// The sampled CLUB upper bound of I(x; y) (Eq. 4–5; reference <c>CLUBSample_group</c>, docs/reference-behaviour.md §1.7) with
 /// its variational net q_θ(y | x) = N(μ(x), diag exp(logvar(x))): μ is an MLP xDim → h → h → h → yDim with ReLUs,
 /// logvar the same shape ending in tanh (so logvar ∈ (−1, 1)), h = ClubHiddenDim / 2.
 /// In Uni-Code x is the quantized ẑ_m and y the specific z̄_m of one modality.

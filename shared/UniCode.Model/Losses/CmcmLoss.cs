@@ -5,7 +5,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace UniCode.Model.Losses;
 
 /// <summary>
-/// Cross-Modal Code Matching (Liu et al. 2022; REFERENCE-SPEC §1.5 step 6): the code distributions of the
+/// Cross-Modal Code Matching (Liu et al. 2022; docs/reference-behaviour.md §1.5 step 6): the code distributions of the
 /// same clip in two modalities should match each other better than those of other clips in the batch.
 /// </summary>
 public static class CmcmLoss
@@ -41,7 +41,7 @@ public static class CmcmLoss
         }
     }
 
-    /// <summary>L_cmcm = 0.5 · Σ over unordered modality pairs of <see cref="Pair"/> (AV: one pair; AVT: three; REFERENCE-SPEC §1.5 step 6).</summary>
+    /// <summary>L_cmcm = 0.5 · Σ over unordered modality pairs of <see cref="Pair"/> (AV: one pair; AVT: three; docs/reference-behaviour.md §1.5 step 6).</summary>
     public static Tensor Compute(IReadOnlyList<Tensor> probabilities, CmcmForm form = CmcmForm.Reference)
     {
         ArgumentNullException.ThrowIfNull(probabilities);

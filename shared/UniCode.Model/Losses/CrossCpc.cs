@@ -15,7 +15,7 @@ public sealed record CpcResult(Tensor Loss, IReadOnlyDictionary<(Modality Target
 
 /// <summary>
 /// Cross-modal contrastive predictive coding (Eq. 6; reference <c>Cross_CPC</c>/<c>Cross_CPC_AVT</c>,
-/// REFERENCE-SPEC §1.8) on the pre-quantization semantic features z_m [B, T, D].
+/// docs/reference-behaviour.md §1.8) on the pre-quantization semantic features z_m [B, T, D].
 /// Per modality: a CpcLstmLayers-layer LSTM (CpcHiddenDim, zero initial state) summarises z_m[:, 0..t] into the
 /// context c_m (its output at step t), and CpcPredictionSteps linear predictors give p_m^k = W_m^k c_m.
 /// For a target modality X and a predicting modality Y the scores are G[i, j] = y_X^k[i] · p_Y^k[j] with

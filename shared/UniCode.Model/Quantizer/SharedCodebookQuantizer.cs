@@ -7,7 +7,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace UniCode.Model.Quantizer;
 
 /// <summary>
-/// The one codebook all modalities share (paper §3.3, REFERENCE-SPEC §1.5): nearest-code quantisation with a
+/// The one codebook all modalities share (paper §3.3, docs/reference-behaviour.md §1.5): nearest-code quantisation with a
 /// straight-through gradient (Eq. 2), Multi-Modal EMA updates of the codes (Eq. 7), cross-modal commitment
 /// (Eq. 8) and the code reset. The codebook is state, not a parameter: it changes only through the EMA and
 /// the reset, both of which run only in training mode — unless <see cref="UniCodeConfig.CountUnusedInEval"/>
@@ -96,7 +96,7 @@ public sealed class SharedCodebookQuantizer : nn.Module
     /// (audio, video, text), each [B,T,D] with the same B and T. In training mode also updates the codebook
     /// (Multi-Modal EMA, then code reset) and the usage counters; all of it on the device, without host syncs.
     /// In eval mode it changes no buffer by default. With <see cref="UniCodeConfig.CountUnusedInEval"/> (and code
-    /// reset on) it does what the reference does in eval (REFERENCE-SPEC §1.5 step 5): no EMA and no usage
+    /// reset on) it does what the reference does in eval (docs/reference-behaviour.md §1.5 step 5): no EMA and no usage
     /// counting, but the unused counters advance with this forward's codes and due codes are reset, in place.
     /// </summary>
     public QuantizerOutput Forward(IReadOnlyList<(Modality Modality, Tensor Z)> z)
@@ -272,7 +272,7 @@ public sealed class SharedCodebookQuantizer : nn.Module
         return F.softmax(scores, 2).bmm(other);
     }
 
-    // Code reset (paper §3.3; REFERENCE-SPEC §1.5 step 5), on the device: a code no longer chosen (by any
+    // Code reset (paper §3.3; docs/reference-behaviour.md §1.5 step 5), on the device: a code no longer chosen (by any
     // modality, or in the paper's rule by some modality) for more than ResetAfterForwards forwards is moved
     // next to a uniformly chosen recently active code. ema_weight/ema_count are left alone, as in the reference.
     private void CodeReset(Tensor chosen)

@@ -5,7 +5,7 @@ namespace UniCode.Model.Runtime;
 /// <summary>
 /// glibc's malloc hands large freed blocks back to the kernel and faults them in again on the next
 /// training step; on these VMs a first touch costs ~12 µs a page, which was ~60% of the reference's
-/// step (REFERENCE-PERF.md). Keeping freed memory (the same two settings as
+/// step (docs/decisions/0004-native-allocator-keeps-freed-memory.md). Keeping freed memory (the same two settings as
 /// MALLOC_MMAP_THRESHOLD_=2^30, MALLOC_TRIM_THRESHOLD_=2^32) removes that cost at the price of a
 /// higher resident set. Trainers call <see cref="KeepFreedMemory"/> at start-up unless told not to.
 /// </summary>

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace UniCode.Model.Training;
 
 /// <summary>
-/// One optimisation step of pre-training (REFERENCE-SPEC §1.9): encoder forward (MM-EMA, reset, CMCM,
+/// One optimisation step of pre-training (docs/reference-behaviour.md §1.9): encoder forward (MM-EMA, reset, CMCM,
 /// commitment), CLUB estimator fit on detached inputs, the full objective, backward, per-module
 /// clipping, Adam. Owns the model and its optimisers. Not thread-safe: TorchSharp dispose scopes are
 /// per thread, so a training loop runs synchronously on one thread.
@@ -116,7 +116,7 @@ public sealed class Pretrainer : IDisposable
         return new StepResult(vector.MoveToOuterDisposeScope());
     }
 
-    /// <summary>CLUB estimator fit (REFERENCE-SPEC §1.7): maximise the variational log-likelihood on detached (ẑ, z̄); order video, text, audio.</summary>
+    /// <summary>CLUB estimator fit (docs/reference-behaviour.md §1.7): maximise the variational log-likelihood on detached (ẑ, z̄); order video, text, audio.</summary>
     private void FitClub(EncoderOutput enc, int steps)
     {
         var order = new[] { Modality.Video, Modality.Text, Modality.Audio }.Where(Model.Modalities.Contains).ToList();

@@ -85,7 +85,7 @@ public class ModalityDecoderTests
     [Fact]
     public void Paper_sizes_match_the_reference_parameter_counts()
     {
-        // REFERENCE-SPEC §6, without the unused 141-way heads.
+        // docs/reference-behaviour.md §6, without the unused 141-way heads.
         var c = UniCodeConfig.Paper;
         using (var video = new ModalityDecoder(Modality.Video, c)) Assert.Equal(36_768_000, ParameterCount(video));
         using (var audio = new ModalityDecoder(Modality.Audio, c)) Assert.Equal(131_456, ParameterCount(audio));

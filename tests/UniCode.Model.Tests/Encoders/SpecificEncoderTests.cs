@@ -65,7 +65,7 @@ public class SpecificEncoderTests
     public void Paper_sizes_match_the_reference_parameter_counts()
     {
         var c = UniCodeConfig.Paper;
-        // REFERENCE-SPEC §6: video-specific conv encoder incl. its CLUB-feature MLP, audio-specific, text-specific.
+        // docs/reference-behaviour.md §6: video-specific conv encoder incl. its CLUB-feature MLP, audio-specific, text-specific.
         using (var video = new SpecificEncoder(Modality.Video, c)) Assert.Equal(72_358_400, ParameterCount(video));
         using (var audio = new SpecificEncoder(Modality.Audio, c)) Assert.Equal(33_024, ParameterCount(audio));
         using (var text = new SpecificEncoder(Modality.Text, c)) Assert.Equal(65_792, ParameterCount(text));

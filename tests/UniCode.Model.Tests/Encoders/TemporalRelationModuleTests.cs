@@ -60,7 +60,7 @@ public class TemporalRelationModuleTests
     [Fact]
     public void Paper_sizes_match_the_reference_used_parameter_counts()
     {
-        // REFERENCE-SPEC §6: TRM parameters used in forward (the reference's unused template layer excluded).
+        // docs/reference-behaviour.md §6: TRM parameters used in forward (the reference's unused template layer excluded).
         var c = UniCodeConfig.Paper;
         using (var audio = new TemporalRelationModule("a", c.AudioInputDim, c)) Assert.Equal(1_612_544, ParameterCount(audio));
         using (var video = new TemporalRelationModule("v", c.VideoInputDim, c)) Assert.Equal(1_710_848, ParameterCount(video));
