@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Npgsql;
 using NpgsqlTypes;
 using UniCode.Cli.Commands.Results;
+using UniCode.Core;
 using UniCode.Data;
 using UniCode.Experiments;
 using UniCode.Messaging;
@@ -26,7 +27,7 @@ public sealed record CheckpointFacts(long Step, int Epoch, string? ParentSha256,
         var files = Directory.Exists(directory) ? Directory.GetFiles(directory, "step-*.ckpt").OrderDescending(StringComparer.Ordinal).ToList() : [];
         foreach (var path in files)
         {
-            if (CheckpointFile.Sha256OfFile(path) != sha256) continue;
+            if (Sha256.OfFile(path) != sha256) continue;
             var meta = CheckpointFile.ReadMetadata(path);
             var full = Path.GetFullPath(path);
             return new CheckpointFacts(meta.Step, meta.Epoch, meta.ParentSha256, new FileInfo(full).Length, meta.CreatedAt,
