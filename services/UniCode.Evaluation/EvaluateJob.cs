@@ -1,7 +1,6 @@
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using UniCode.Contracts.Common;
 using UniCode.Contracts.Evaluation;
 using UniCode.Experiments;
@@ -11,6 +10,7 @@ using UniCode.Model.Config;
 using UniCode.Model.Downstream;
 using UniCode.Persistence;
 using UniCode.Persistence.Entities;
+using UniCode.Persistence.Writers;
 
 namespace UniCode.Evaluation;
 
@@ -125,35 +125,14 @@ public sealed class EvaluateJob(IDbContextFactory<ResultsDbContext> contexts, Ti
     private async Task InsertAsync(EvaluateHead m, IReadOnlyList<MetricRow> rows, ILogger logger, CancellationToken ct)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
-        var now = time.GetUtcNow().UtcDateTime;
-        var inserted = 0;
-        foreach (var r in rows)
+        var now = time.GetUtcNow();
+        var inserted = await DownstreamResultsWriter.InsertAsync(db, rows.Select(r => new DownstreamResult
         {
-            inserted += await db.Database.ExecuteSqlRawAsync(
-                """
-                INSERT INTO downstream_results (id, run_id, checkpoint_sha256, task, source_modality, target_modality, split, protocol,
-                                                metric, value, seed, eval_code_version, dataset_hash, created_at)
-                VALUES (@id, @run, @checkpoint, @task, @source, @target, @split, @protocol, @metric, @value, @seed, @version, @dataset, @at)
-                ON CONFLICT (checkpoint_sha256, task, source_modality, target_modality, split, protocol, metric, eval_code_version, dataset_hash) DO NOTHING
-                """,
-                [
-                    new NpgsqlParameter("id", Guid.CreateVersion7()),
-                    new NpgsqlParameter("run", m.JobId),
-                    new NpgsqlParameter("checkpoint", m.CheckpointSha256),
-                    new NpgsqlParameter("task", r.Task),
-                    new NpgsqlParameter("source", DownstreamJobs.Name(r.Source)),
-                    new NpgsqlParameter("target", DownstreamJobs.Name(r.Target)),
-                    new NpgsqlParameter("split", r.Split),
-                    new NpgsqlParameter("protocol", r.Protocol),
-                    new NpgsqlParameter("metric", r.Metric),
-                    new NpgsqlParameter("value", r.Value),
-                    new NpgsqlParameter("seed", (long)r.Seed),
-                    new NpgsqlParameter("version", m.Run.CodeVersion),
-                    new NpgsqlParameter("dataset", r.DatasetHash),
-                    new NpgsqlParameter("at", now),
-                ],
-                ct);
-        }
+            Id = Guid.CreateVersion7(), RunId = m.JobId, CheckpointSha256 = m.CheckpointSha256, Task = r.Task,
+            SourceModality = DownstreamJobs.Name(r.Source), TargetModality = DownstreamJobs.Name(r.Target), Split = r.Split,
+            Protocol = r.Protocol, Metric = r.Metric, Value = r.Value, Seed = r.Seed, EvalCodeVersion = m.Run.CodeVersion,
+            DatasetHash = r.DatasetHash, CreatedAt = now,
+        }).ToList(), ct);
         if (inserted < rows.Count)
             logger.LogInformation("{Existing} of {Rows} result rows were already stored under their natural key: kept as they are", rows.Count - inserted, rows.Count);
     }

@@ -63,7 +63,7 @@ public sealed class FinetuneJob(TimeProvider time) : IJob<FinetuneHead>
         Directory.CreateDirectory(execution.WorkDirectory);
         var temp = Path.Combine(execution.WorkDirectory, "head.partial.bin");
         var sha = HeadFile.Save(temp, head, m.CheckpointSha256);
-        var (_, stored) = execution.Artifacts.Put(temp, sha);
+        var stored = execution.Artifacts.PathOf(execution.Artifacts.Put(temp, sha));
         File.Delete(temp);
         var metrics = new List<MetricValue> { new("train_loss", head.History[^1].TrainLoss), new("epochs", head.History.Count) };
         // Held-out keeps one head: say which epoch, and its selection score (val of the source modality) if any.

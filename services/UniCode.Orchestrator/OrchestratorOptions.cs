@@ -1,5 +1,6 @@
 using System.Globalization;
 using Quartz;
+using UniCode.Messaging;
 
 namespace UniCode.Orchestrator;
 
@@ -16,7 +17,7 @@ public sealed record OrchestratorOptions
     public const string MaxDispatchAttemptsVariable = "UNICODE_MAX_DISPATCH_ATTEMPTS";
     public const string CancelTimeoutVariable = "UNICODE_CANCEL_TIMEOUT";
     public const string ReconcileIntervalVariable = "UNICODE_RECONCILE_INTERVAL";
-    public const string HeartbeatLeaseVariable = "UNICODE_HEARTBEAT_LEASE";
+    public const string HeartbeatLeaseVariable = WorkerLease.Variable;
     public const string MaxRestartsVariable = "UNICODE_MAX_RESTARTS";
 
     /// <summary>Code version of pre-training and fine-tuning steps (part of their step keys). Default: this build's git commit.</summary>
@@ -41,7 +42,7 @@ public sealed record OrchestratorOptions
     /// A running step whose job sent no heartbeat for this long is stalled, and a worker not heard from for this long
     /// is not alive. Make it several of the workers' UNICODE_HEARTBEAT_SECONDS (default 10 s): 3 intervals.
     /// </summary>
-    public TimeSpan HeartbeatLease { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan HeartbeatLease { get; init; } = WorkerLease.Default;
 
     /// <summary>
     /// Restarts of one lost job (its worker died or went silent; re-dispatches and redeliveries) before its step and
@@ -97,7 +98,7 @@ public sealed record OrchestratorOptions
         if (Value(lookup, DispatchTimeoutVariable) is { } dispatch) o = o with { DispatchTimeout = Duration(DispatchTimeoutVariable, dispatch) };
         if (Value(lookup, CancelTimeoutVariable) is { } cancel) o = o with { CancelTimeout = Duration(CancelTimeoutVariable, cancel) };
         if (Value(lookup, ReconcileIntervalVariable) is { } reconcile) o = o with { ReconcileInterval = Duration(ReconcileIntervalVariable, reconcile) };
-        if (Value(lookup, HeartbeatLeaseVariable) is { } lease) o = o with { HeartbeatLease = Duration(HeartbeatLeaseVariable, lease) };
+        o = o with { HeartbeatLease = WorkerLease.FromEnvironment(lookup) };
         if (Value(lookup, MaxRestartsVariable) is { } restarts)
         {
             if (!int.TryParse(restarts, NumberStyles.None, CultureInfo.InvariantCulture, out var n))

@@ -160,7 +160,7 @@ public static class DatasetPacker
             if (!File.Exists(path)) return $"{path}: file not found; the manifest lists it";
             var size = new FileInfo(path).Length;
             if (size != f.Bytes) return $"{path}: {size} bytes; the manifest says {f.Bytes}";
-            if (rehash && Persistence.Artifacts.ArtifactStore.HashFile(path) is var sha && sha != f.Sha256)
+            if (rehash && Core.Sha256.OfFile(path) is var sha && sha != f.Sha256)
                 return $"{path}: sha256 is {sha}; the manifest says {f.Sha256}";
         }
         foreach (var name in new[] { NpyDataset.SplitsFile, NpyDataset.CategoriesFile })

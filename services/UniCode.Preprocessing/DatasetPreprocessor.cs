@@ -6,6 +6,8 @@ using UniCode.Data;
 using UniCode.Data.Npy;
 using UniCode.Persistence;
 using UniCode.Persistence.Artifacts;
+using UniCode.Persistence.Entities;
+using UniCode.Persistence.Writers;
 
 namespace UniCode.Preprocessing;
 
@@ -194,13 +196,11 @@ public sealed class DatasetPreprocessor(
         });
         var kind = DatasetName.KindKeywords[(int)name.Kind];
         await using var context = await contexts.CreateDbContextAsync(cancellationToken);
-        var inserted = await context.Database.ExecuteSqlInterpolatedAsync($"""
-            INSERT INTO datasets (id, name, kind, content_hash, clip_count, created_at, description)
-            VALUES ({Guid.NewGuid()}, {source.Name}, {kind}, {hash}, {source.Count}, {DateTimeOffset.UtcNow}, CAST({description} AS jsonb))
-            ON CONFLICT (content_hash) DO NOTHING
-            """, cancellationToken);
-        var id = await context.Datasets.Where(d => d.ContentHash == hash).Select(d => d.Id).SingleAsync(cancellationToken);
-        return (id, inserted == 1);
+        return await DatasetsWriter.InsertAsync(context, new Dataset
+        {
+            Id = Guid.NewGuid(), Name = source.Name, Kind = kind, ContentHash = hash, ClipCount = source.Count, CreatedAt = DateTimeOffset.UtcNow,
+            Description = description,
+        }, cancellationToken);
     }
 
     /// <summary>Directories become absolute, so the name means the same thing to every later step.</summary>

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using System.Text;
+using UniCode.Core;
 
 namespace UniCode.Preprocessing;
 
@@ -17,7 +17,7 @@ internal sealed class NpyWriter : IDisposable
     private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     private readonly FileStream _file;
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly Sha256Stream _hashed;
     private readonly long _expected;
     private long _written;
 
@@ -29,6 +29,7 @@ internal sealed class NpyWriter : IDisposable
         Shape = shape.ToArray();
         _expected = shape.Aggregate(1L, (a, b) => a * b);
         _file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+        _hashed = new Sha256Stream(_file);
         Append(Header(Shape));
     }
 
@@ -76,18 +77,14 @@ internal sealed class NpyWriter : IDisposable
         if (_written != _expected)
             throw new InvalidOperationException($"{Path}: {_written} values written; the shape ({string.Join(", ", Shape)}) holds {_expected}");
         _file.Flush(flushToDisk: true);
-        return (_file.Length, Convert.ToHexStringLower(_hash.GetHashAndReset()));
+        return (_file.Length, _hashed.Finish());
     }
 
-    private void Append(ReadOnlySpan<byte> bytes)
-    {
-        _hash.AppendData(bytes);
-        _file.Write(bytes);
-    }
+    private void Append(ReadOnlySpan<byte> bytes) => _hashed.Write(bytes);
 
     public void Dispose()
     {
+        _hashed.Dispose();
         _file.Dispose();
-        _hash.Dispose();
     }
 }

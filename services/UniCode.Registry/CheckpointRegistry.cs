@@ -5,6 +5,7 @@ using UniCode.Model.Checkpoints;
 using UniCode.Persistence;
 using UniCode.Persistence.Artifacts;
 using UniCode.Persistence.Entities;
+using UniCode.Persistence.Writers;
 using Info = UniCode.Contracts.Registry.CheckpointInfo;
 
 namespace UniCode.Registry;
@@ -134,11 +135,7 @@ public sealed class CheckpointRegistry(
         await using (var context = await contexts.CreateDbContextAsync(cancellationToken))
         {
             await using var transaction = await context.Database.BeginTransactionAsync(cancellationToken);
-            var inserted = await context.Database.ExecuteSqlInterpolatedAsync($"""
-                INSERT INTO checkpoints (sha256, run_id, step, epoch, config_hash, dataset_hash, seed, code_version, parent_sha256, uri, size_bytes, created_at)
-                VALUES ({row.Sha256}, {row.RunId}, {row.Step}, {row.Epoch}, {row.ConfigHash}, {row.DatasetHash}, {row.Seed}, {row.CodeVersion}, {row.ParentSha256}, {row.Uri}, {row.SizeBytes}, {row.CreatedAt})
-                ON CONFLICT (sha256) DO NOTHING
-                """, cancellationToken);
+            var inserted = await CheckpointsWriter.InsertAsync(context, row, cancellationToken);
             var now = DateTimeOffset.UtcNow;
             // run/<id>/latest: highest (step, created_at); never moves back.
             await context.Database.ExecuteSqlInterpolatedAsync($"""
@@ -162,7 +159,7 @@ public sealed class CheckpointRegistry(
             var aliases = await AliasesOfAsync(context, row.Sha256, cancellationToken);
             logger.LogInformation("Registered checkpoint {Sha256} of run {RunId} at step {Step} ({SizeBytes} bytes, parent {ParentSha256}); aliases: {Aliases}",
                 row.Sha256, row.RunId, row.Step, row.SizeBytes, row.ParentSha256 ?? "none", string.Join(", ", aliases));
-            return new RegistrationOutcome.Registered(ToInfo(stored), inserted == 1, aliases);
+            return new RegistrationOutcome.Registered(ToInfo(stored), inserted, aliases);
         }
     }
 

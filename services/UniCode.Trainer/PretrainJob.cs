@@ -66,7 +66,8 @@ public sealed class PretrainJob(IDbContextFactory<ResultsDbContext> contexts, Ti
         // registered. The published checkpoint's parent is where the run started: ResumeFromSha256, or none.
         if (final.Metadata.ParentSha256 != m.ResumeFromSha256 && final.Sha256 != m.ResumeFromSha256)
             final = CheckpointFile.CopyWithParent(final.Path, Path.Combine(dir, PublishedFile), m.ResumeFromSha256, final.Sha256);
-        var (sha, stored) = execution.Artifacts.Put(final.Path, final.Sha256);
+        var sha = execution.Artifacts.Put(final.Path, final.Sha256);
+        var stored = execution.Artifacts.PathOf(sha);
         var metrics = result.FinalLosses.Select(kv => new MetricValue("loss/" + kv.Key, kv.Value))
             .Concat(Codebook(usage))
             .Append(new MetricValue("resumed_from_step", result.ResumedFromStep))

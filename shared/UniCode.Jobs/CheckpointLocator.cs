@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using UniCode.Persistence;
+using UniCode.Persistence.Artifacts;
 
 namespace UniCode.Jobs;
 
@@ -7,12 +8,12 @@ namespace UniCode.Jobs;
 /// Finds the file of a checkpoint or head by its sha256: in the artifact store first, then at the uri
 /// of its checkpoints row (a path or file:// URI the registry recorded).
 /// </summary>
-public sealed class CheckpointLocator(ArtifactFiles artifacts, IDbContextFactory<ResultsDbContext> contexts)
+public sealed class CheckpointLocator(ArtifactStore artifacts, IDbContextFactory<ResultsDbContext> contexts)
 {
     /// <exception cref="JobRejectedException">No file with that sha256 can be found (or the sha256 is malformed).</exception>
     public async Task<string> LocateAsync(string sha256, string what, CancellationToken ct)
     {
-        if (!ArtifactFiles.IsSha256(sha256))
+        if (!ArtifactStore.IsSha256(sha256))
             throw new JobRejectedException($"{what} '{sha256}' is not a sha256: expected 64 lower-case hex digits");
         if (artifacts.Exists(sha256)) return artifacts.PathOf(sha256);
         await using var db = await contexts.CreateDbContextAsync(ct);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using UniCode.Persistence.Artifacts;
 
 namespace UniCode.Jobs;
 
@@ -37,7 +38,7 @@ public sealed class JobExecution
 {
     private ProgressReporter? progress;
 
-    internal JobExecution(string kind, JobIdentity job, JobRuntime runtime, ArtifactFiles artifacts, CheckpointLocator checkpoints,
+    internal JobExecution(string kind, JobIdentity job, JobRuntime runtime, ArtifactStore artifacts, CheckpointLocator checkpoints,
         RunLedger ledger, ILogger logger, CancellationToken cancellationToken)
     {
         Kind = kind;
@@ -55,7 +56,7 @@ public sealed class JobExecution
     public JobIdentity Job { get; }
     public JobRuntime Runtime { get; }
     public JobSettings Settings => Runtime.Settings;
-    public ArtifactFiles Artifacts { get; }
+    public ArtifactStore Artifacts { get; }
     public CheckpointLocator Checkpoints { get; }
     public RunLedger Ledger { get; }
     public ILogger Logger { get; }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using UniCode.Data;
 using UniCode.Experiments;
 using UniCode.Model.Config;
+using UniCode.Persistence.Artifacts;
 
 namespace UniCode.Jobs;
 
@@ -36,7 +37,7 @@ public static class JobData
             opened.Dispose();
             throw new JobRejectedException($"{field} '{dataset}': {e.Message}");
         }
-        if (expectedHash is not null && ArtifactFiles.IsSha256(expectedHash) && data.ContentHash != expectedHash)
+        if (expectedHash is not null && ArtifactStore.IsSha256(expectedHash) && data.ContentHash != expectedHash)
         {
             var actual = data.ContentHash;
             data.Dispose();

@@ -3,6 +3,7 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using UniCode.Contracts.Common;
 using UniCode.Messaging;
+using UniCode.Persistence.Artifacts;
 
 namespace UniCode.Jobs;
 
@@ -27,7 +28,7 @@ namespace UniCode.Jobs;
 /// </list>
 /// </summary>
 public sealed class JobExecutor(
-    JobRuntime runtime, JobCancellations cancellations, RunLedger ledger, ArtifactFiles artifacts, CheckpointLocator checkpoints,
+    JobRuntime runtime, JobCancellations cancellations, RunLedger ledger, ArtifactStore artifacts, CheckpointLocator checkpoints,
     IBus bus, RabbitMqSettings rabbit, IEnumerable<IJobProgressObserver> observers, RunningJobs runningJobs, TimeProvider time, ILoggerFactory loggers)
 {
     private readonly IReadOnlyList<IJobProgressObserver> observers = [runningJobs, .. observers];   // the heartbeat's progress first
@@ -192,7 +193,7 @@ public sealed class JobExecutor(
     private static void Check(JobIdentity id)
     {
         if (id.JobId == Guid.Empty) throw new ArgumentException("JobId is empty; expected StepKeys.JobId(StepKey)");
-        if (!ArtifactFiles.IsSha256(id.StepKey)) throw new ArgumentException($"StepKey '{id.StepKey}' is not a sha256: expected 64 lower-case hex digits");
+        if (!ArtifactStore.IsSha256(id.StepKey)) throw new ArgumentException($"StepKey '{id.StepKey}' is not a sha256: expected 64 lower-case hex digits");
         ArgumentNullException.ThrowIfNull(id.Run, "Run");
         foreach (var (name, value) in new[] { ("Run.ConfigJson", id.Run.ConfigJson), ("Run.ConfigHash", id.Run.ConfigHash), ("Run.CodeVersion", id.Run.CodeVersion), ("Run.DatasetHash", id.Run.DatasetHash) })
             if (value is null) throw new ArgumentException($"{name} is missing");

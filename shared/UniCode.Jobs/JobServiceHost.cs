@@ -8,6 +8,7 @@ using UniCode.Contracts.Finetuning;
 using UniCode.Contracts.Pretraining;
 using UniCode.Messaging;
 using UniCode.Persistence;
+using UniCode.Persistence.Artifacts;
 
 namespace UniCode.Jobs;
 
@@ -73,7 +74,7 @@ public static class JobServiceHost
         services.AddHostedService<JobRuntimeStartup>();
         services.AddSingleton<JobCancellations>();
         services.AddSingleton<RunLedger>();
-        services.AddSingleton(new ArtifactFiles(options.Jobs.ArtifactsDirectory));
+        services.AddSingleton(new ArtifactStore(options.Jobs.ArtifactsDirectory));
         services.AddSingleton<CheckpointLocator>();
         services.AddSingleton<JobExecutor>();
         services.AddSingleton<RunningJobs>();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using UniCode.Persistence.Artifacts;
 
 namespace UniCode.Jobs;
 
@@ -84,7 +85,7 @@ public sealed record JobSettings
     public static JobSettings FromEnvironment(Func<string, string?> lookup, string startDirectory)
     {
         string? Get(string name) => lookup(name) is { } v && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
-        var root = RepositoryRoot(startDirectory);
+        var root = ArtifactStore.RepositoryRoot(startDirectory);
         var device = Get(DeviceVariable) ?? "auto";
         var d = device.ToLowerInvariant();
         if (!(d is "auto" or "cpu" or "cuda" || (d.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(d.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _))))
@@ -93,7 +94,7 @@ public sealed record JobSettings
         {
             Device = d,
             WorkDirectory = Path.GetFullPath(Get(WorkVariable) ?? Path.Combine(root, ".work")),
-            ArtifactsDirectory = Path.GetFullPath(Get(ArtifactsVariable) ?? Path.Combine(root, ".artifacts")),
+            ArtifactsDirectory = Path.GetFullPath(Get(ArtifactsVariable) ?? Path.Combine(root, ArtifactStore.DefaultDirectoryName)),
             WorkerName = Get(WorkerVariable) ?? $"{Environment.MachineName}:{Environment.ProcessId}",
             KeepFreedMemory = Get(KeepFreedMemoryVariable) switch
             {
@@ -117,16 +118,5 @@ public sealed record JobSettings
             || (whole && (v != Math.Floor(v) || v > int.MaxValue)))
             throw new InvalidOperationException($"{variable} is '{text}'; expected {expected}");
         return v;
-    }
-
-    /// <summary>The nearest directory at or above <paramref name="start"/> that holds UniCode.sln or .git; else <paramref name="start"/>.</summary>
-    public static string RepositoryRoot(string start)
-    {
-        for (var dir = new DirectoryInfo(Path.GetFullPath(start)); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "UniCode.sln")) || Path.Exists(Path.Combine(dir.FullName, ".git")))
-                return dir.FullName;
-        }
-        return Path.GetFullPath(start);
     }
 }

@@ -5,6 +5,7 @@ using UniCode.Contracts.Common;
 using UniCode.Model.Runtime;
 using UniCode.Persistence;
 using UniCode.Persistence.Entities;
+using UniCode.Persistence.Writers;
 
 namespace UniCode.Jobs;
 
@@ -124,25 +125,14 @@ public sealed class RunLedger(IDbContextFactory<ResultsDbContext> contexts, Time
         await db.SaveChangesAsync(ct);
     }
 
-    /// <summary>Writes one report's metrics at <paramref name="step"/>; a key already there (a resumed job repeating a step) is overwritten.</summary>
+    /// <summary>
+    /// Writes one report's metrics at <paramref name="step"/> through <see cref="MetricPointsWriter"/>: a key already there
+    /// (a resumed job repeating a step) takes the new value; the same value again changes nothing.
+    /// </summary>
     public async Task AddMetricsAsync(Guid runId, long step, IReadOnlyList<MetricValue> metrics, CancellationToken ct)
     {
-        var latest = metrics.GroupBy(m => m.Name).Select(g => g.Last()).ToList();
         await using var db = await contexts.CreateDbContextAsync(ct);
-        await db.Database.ExecuteSqlRawAsync(
-            """
-            INSERT INTO metric_points (run_id, step, key, value, recorded_at)
-            SELECT @run, @step, k, v, @at FROM unnest(@keys, @values) AS t(k, v)
-            ON CONFLICT (run_id, step, key) DO UPDATE SET value = EXCLUDED.value, recorded_at = EXCLUDED.recorded_at
-            """,
-            [
-                new NpgsqlParameter("run", runId),
-                new NpgsqlParameter("step", step),
-                new NpgsqlParameter("at", time.GetUtcNow().UtcDateTime),
-                new NpgsqlParameter("keys", latest.Select(m => m.Name).ToArray()),
-                new NpgsqlParameter("values", latest.Select(m => m.Value).ToArray()),
-            ],
-            ct);
+        await MetricPointsWriter.WriteAsync(db, runId, step, metrics.Select(m => (m.Name, m.Value)), time.GetUtcNow(), ct);
     }
 
     /// <summary>The metric points of a run at its last recorded step (for re-publishing a completion).</summary>

@@ -2,17 +2,18 @@ using MassTransit;
 using UniCode.Contracts.Evaluation;
 using UniCode.Contracts.Finetuning;
 using UniCode.Contracts.Pretraining;
+using UniCode.Core;
 
 namespace UniCode.Messaging;
 
-/// <summary>The job kinds, their command types and the queues their workers consume them from.</summary>
+/// <summary>The job kinds (<see cref="JobKinds"/>), their command types and the queues their workers consume them from.</summary>
 public static class JobQueues
 {
     /// <summary>The job kind of a job command type ("pretrain", "finetune", "evaluate"), or null for another type.</summary>
     public static string? KindOf(Type message) =>
-        message == typeof(PretrainModel) ? "pretrain"
-        : message == typeof(FinetuneHead) ? "finetune"
-        : message == typeof(EvaluateHead) ? "evaluate"
+        message == typeof(PretrainModel) ? JobKinds.Pretrain
+        : message == typeof(FinetuneHead) ? JobKinds.Finetune
+        : message == typeof(EvaluateHead) ? JobKinds.Evaluate
         : null;
 
     /// <summary>
@@ -24,10 +25,10 @@ public static class JobQueues
         var names = new KebabCaseEndpointNameFormatter(prefix, false);
         return jobKind switch
         {
-            "pretrain" => names.Message<PretrainModel>(),
-            "finetune" => names.Message<FinetuneHead>(),
-            "evaluate" => names.Message<EvaluateHead>(),
-            _ => throw new ArgumentException($"job kind '{jobKind}': expected pretrain, finetune or evaluate", nameof(jobKind)),
+            JobKinds.Pretrain => names.Message<PretrainModel>(),
+            JobKinds.Finetune => names.Message<FinetuneHead>(),
+            JobKinds.Evaluate => names.Message<EvaluateHead>(),
+            _ => throw new ArgumentException($"job kind '{jobKind}': expected {string.Join(", ", JobKinds.All)}", nameof(jobKind)),
         };
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using UniCode.Core;
 
 namespace UniCode.Messaging;
 
@@ -53,5 +54,5 @@ public static class StepKeys
     }
 
     /// <summary>Lower-case hex sha256 of <paramref name="data"/>.</summary>
-    public static string Sha256Hex(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
+    public static string Sha256Hex(ReadOnlySpan<byte> data) => Sha256.Hex(data);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using UniCode.Cli.CommandLine;
 using UniCode.Cli.Commands.Pipeline;
+using UniCode.Messaging;
 using UniCode.Persistence.Entities;
 
 namespace UniCode.Cli.Tests;
@@ -59,8 +60,12 @@ public sealed class StatusRenderingTests
         var never = PipelineCommands.RenderText([chain.Id], [chain], [], Now, Lease, "dev");
         Assert.Contains("no worker alive for queue dev", never.Split('\n').Single(l => l.Contains("pretrain seed=2", StringComparison.Ordinal)));
         Assert.Contains("pretrain-model", never.Split('\n').Single(l => l.Contains("pretrain seed=2", StringComparison.Ordinal)));
-        Assert.Equal(TimeSpan.FromSeconds(30), PipelineCommands.HeartbeatLease(_ => null));
-        Assert.Equal(TimeSpan.FromMinutes(2), PipelineCommands.HeartbeatLease(n => n == "UNICODE_HEARTBEAT_LEASE" ? "00:02:00" : null));
+        Assert.Equal(TimeSpan.FromSeconds(30), WorkerLease.FromEnvironment(_ => null));
+        Assert.Equal(TimeSpan.FromMinutes(2), WorkerLease.FromEnvironment(n => n == "UNICODE_HEARTBEAT_LEASE" ? "00:02:00" : null));
+        // Strict, as the orchestrator reads it: a value it would refuse is not silently the default here.
+        Assert.Equal("UNICODE_HEARTBEAT_LEASE = 'soon': expected a duration hh:mm:ss, e.g. 00:00:30",
+            Assert.Throws<ArgumentException>(() => WorkerLease.FromEnvironment(n => n == "UNICODE_HEARTBEAT_LEASE" ? "soon" : null)).Message);
+        Assert.Throws<ArgumentException>(() => WorkerLease.FromEnvironment(n => n == "UNICODE_HEARTBEAT_LEASE" ? "-00:00:30" : null));
     }
 
     [Fact]

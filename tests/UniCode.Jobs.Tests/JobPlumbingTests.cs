@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using UniCode.Messaging;
 using UniCode.Model.Downstream;
+using UniCode.Persistence.Artifacts;
 
 namespace UniCode.Jobs.Tests;
 
@@ -188,17 +189,22 @@ public sealed class JobPlumbingTests
         var root = Directory.CreateTempSubdirectory("unicode-artifacts-").FullName;
         try
         {
-            var store = new ArtifactFiles(Path.Combine(root, "store"));
+            var store = new ArtifactStore(Path.Combine(root, "store"));
             var source = Path.Combine(root, "a.bin");
             File.WriteAllText(source, "abc");
             const string sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";   // sha256("abc")
-            var (stored, path) = store.Put(source);
+            var stored = store.Put(source);
+            var path = store.PathOf(stored);
             Assert.Equal(sha, stored);
             Assert.Equal(Path.Combine(root, "store", "sha256", "ba", sha[2..]), path);
             Assert.Equal("abc", File.ReadAllText(path));
-            Assert.Equal((sha, path), store.Put(source, sha));
-            Assert.Throws<InvalidDataException>(() => store.Put(source, new string('0', 64)));
+            Assert.Equal((sha, path), (store.Put(source, sha), store.PathOf(sha)));
+            Assert.Throws<ArtifactHashMismatchException>(() => store.Put(source, new string('0', 64)));
             Assert.False(store.Exists(new string('0', 64)));
+            // A file whose sha256 is stored already is still hashed: a different file claiming that sha256 is refused.
+            File.WriteAllText(source, "abd");
+            Assert.Throws<ArtifactHashMismatchException>(() => store.Put(source, sha));
+            Assert.False(store.Exists("not-a-sha256"));
             Assert.Empty(Directory.GetFiles(Path.Combine(root, "store", "tmp")));
         }
         finally

@@ -72,5 +72,9 @@ public sealed class HostingTests(ServerFixture servers)
         Assert.Equal("OrchestratorOptions.ReevaluationCron (UNICODE_REEVALUATION_CRON) = 'every night': expected a Quartz cron expression with seconds, e.g. '0 0 2 * * ?' (02:00 every day)", cron.Message);
         var timeout = Assert.Throws<ArgumentException>(() => OrchestratorOptions.FromEnvironment(n => n == "UNICODE_DISPATCH_TIMEOUT" ? "soon" : null));
         Assert.Equal("UNICODE_DISPATCH_TIMEOUT = 'soon': expected a duration hh:mm:ss, e.g. 00:30:00", timeout.Message);
+        // The lease is parsed by the one strict parser the CLI's status uses too.
+        Assert.Equal(TimeSpan.FromMinutes(2), OrchestratorOptions.FromEnvironment(n => n == "UNICODE_HEARTBEAT_LEASE" ? " 00:02:00 " : null).HeartbeatLease);
+        var lease = Assert.Throws<ArgumentException>(() => OrchestratorOptions.FromEnvironment(n => n == "UNICODE_HEARTBEAT_LEASE" ? "00:00:00" : null));
+        Assert.Equal("UNICODE_HEARTBEAT_LEASE = '00:00:00': expected a positive duration (several worker heartbeat intervals), e.g. 00:00:30", lease.Message);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using UniCode.Core;
 using UniCode.Data;
 using UniCode.Data.Npy;
 using UniCode.Persistence.Artifacts;
@@ -63,7 +64,7 @@ public sealed class DatasetPackerTests : IDisposable
             var path = Path.Combine(_dir, f.Name);
             Assert.Equal(new FileInfo(path).Length, f.Bytes);
             Assert.Equal(f.Shape.Aggregate(1L, (a, b) => a * b) * 4 + NpyWriter.Header(f.Shape).Length, f.Bytes);   // contiguous float32 after the header
-            Assert.Equal(ArtifactStore.HashFile(path), f.Sha256);
+            Assert.Equal(Sha256.OfFile(path), f.Sha256);
         }
         var read = PackManifest.Read(_dir);
         Assert.Equal(

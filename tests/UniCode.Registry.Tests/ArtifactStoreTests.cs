@@ -1,4 +1,5 @@
 using System.Text;
+using UniCode.Core;
 using UniCode.Persistence.Artifacts;
 
 namespace UniCode.Registry.Tests;
@@ -70,7 +71,7 @@ public sealed class ArtifactStoreTests : IDisposable
         using (var reader = new StreamReader(store.Open(sha)))
         {
             var e = Assert.Throws<ArtifactCorruptException>(() => reader.ReadToEnd());
-            Assert.Equal($"{path}: stored as sha256 {AbcSha} but its content hashes to {ArtifactStore.HashFile(path)}; the artifact is corrupt", e.Message);
+            Assert.Equal($"{path}: stored as sha256 {AbcSha} but its content hashes to {Sha256.OfFile(path)}; the artifact is corrupt", e.Message);
         }
         Assert.Throws<ArtifactCorruptException>(() => store.Verify(sha));
         Assert.Throws<FileNotFoundException>(() => store.Open(new string('0', 64)));

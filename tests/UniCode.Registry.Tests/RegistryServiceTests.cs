@@ -4,6 +4,7 @@ using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using UniCode.Contracts.Pretraining;
 using UniCode.Contracts.Registry;
+using UniCode.Core;
 using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Persistence;
 using UniCode.Persistence.Artifacts;
@@ -109,7 +110,7 @@ public sealed class RegistryServiceTests(ServerFixture servers) : IDisposable
         Assert.Equal(first, second);
         Assert.Equal(_files.ConfigHash, first.ConfigHash);
         Assert.Equal(_files.DatasetHash, first.DatasetHash);
-        Assert.Equal(ArtifactStore.HashFile(file.Path), ArtifactStore.HashFile(_store.PathOf(file.Sha256)));
+        Assert.Equal(Sha256.OfFile(file.Path), Sha256.OfFile(_store.PathOf(file.Sha256)));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(_store.PathOf(file.Sha256)));
 
         await using (var context = ResultsDbContextOptions.CreateContext(_connectionString))

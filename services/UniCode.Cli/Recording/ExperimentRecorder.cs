@@ -3,12 +3,14 @@ using System.Text.Json.Nodes;
 using Npgsql;
 using NpgsqlTypes;
 using UniCode.Cli.Commands.Results;
+using UniCode.Core;
 using UniCode.Data;
 using UniCode.Experiments;
 using UniCode.Messaging;
 using UniCode.Model.Checkpoints;
 using UniCode.Model.Runtime;
 using UniCode.Persistence.Entities;
+using UniCode.Persistence.Writers;
 
 namespace UniCode.Cli.Recording;
 
@@ -26,7 +28,7 @@ public sealed record CheckpointFacts(long Step, int Epoch, string? ParentSha256,
         var files = Directory.Exists(directory) ? Directory.GetFiles(directory, "step-*.ckpt").OrderDescending(StringComparer.Ordinal).ToList() : [];
         foreach (var path in files)
         {
-            if (CheckpointFile.Sha256OfFile(path) != sha256) continue;
+            if (Sha256.OfFile(path) != sha256) continue;
             var meta = CheckpointFile.ReadMetadata(path);
             var full = Path.GetFullPath(path);
             return new CheckpointFacts(meta.Step, meta.Epoch, meta.ParentSha256, new FileInfo(full).Length, meta.CreatedAt,
@@ -45,7 +47,7 @@ public sealed record ExperimentRecord(ExperimentSpec Spec, ExperimentResult Resu
 
 /// <summary>What <see cref="ExperimentRecorder.Record"/> wrote: ids, and how many rows were new.</summary>
 public sealed record RecordOutcome(Guid PretrainRunId, Guid EvaluationRunId, bool DatasetAdded, bool PretrainRunAdded, bool EvaluationRunAdded,
-    bool CheckpointAdded, int ResultsAdded, int ResultsTotal, int MetricPointsAdded)
+    bool CheckpointAdded, int ResultsAdded, int ResultsTotal, int MetricPointsWritten)
 {
     public string Summary(string database) =>
         $"recorded in {database}: pre-training run {PretrainRunId} ({(PretrainRunAdded ? "new" : "already there")}), " +
@@ -59,7 +61,9 @@ public sealed record RecordOutcome(Guid PretrainRunId, Guid EvaluationRunId, boo
 /// version and dirty flag), its checkpoint, an 'evaluate' run and one downstream_results row per metric row,
 /// plus the final losses and codebook use as metric points. Every insert is keyed by a natural key
 /// (content hash, step key, sha256, the results' unique key) and skips rows that exist, so recording the
-/// same result again adds nothing. All rows are written in one transaction.
+/// same result again adds nothing; datasets, checkpoints, results and metric points go through the table
+/// writers of <c>UniCode.Persistence.Writers</c>, with the conflict rules every service uses (a metric point
+/// recorded again with another value takes the new one). All rows are written in one transaction.
 /// </summary>
 /// <remarks>
 /// Step keys use the kinds "cli/pretrain" and "cli/evaluate", so in-process records never take the identity
@@ -116,11 +120,12 @@ public sealed class ExperimentRecorder(NpgsqlConnection connection)
         var duration = TimeSpan.FromSeconds(r.PretrainSeconds + r.DownstreamSeconds);
 
         using var tx = connection.BeginTransaction();
-        var datasetAdded = Execute(tx,
-            "INSERT INTO datasets (id, name, kind, content_hash, clip_count, created_at, description) " +
-            "VALUES (@id, @name, @kind, @hash, @clips, @now, @description::jsonb) ON CONFLICT (content_hash) DO NOTHING",
-            ("id", Guid.NewGuid()), ("name", record.DatasetName), ("kind", kind), ("hash", r.DatasetHash), ("clips", record.ClipCount), ("now", now),
-            ("description", Canonical(new JsonObject { ["recordedBy"] = "unicode CLI", ["spec"] = r.Dataset }))) > 0;
+        var writer = new TableWriter(connection, tx);
+        var (_, datasetAdded) = Wait(DatasetsWriter.InsertAsync(writer, new Dataset
+        {
+            Id = Guid.NewGuid(), Name = record.DatasetName, Kind = kind, ContentHash = r.DatasetHash, ClipCount = record.ClipCount, CreatedAt = now,
+            Description = Canonical(new JsonObject { ["recordedBy"] = "unicode CLI", ["spec"] = r.Dataset }),
+        }, CancellationToken.None));
 
         bool AddRun(Guid id, string runKind, string stepKey, string configJson, string configHash) => Execute(tx,
             "INSERT INTO runs (id, kind, chain_id, step_key, config_json, config_hash, seed, code_version, code_dirty, dataset_hash, device, status, error, created_at, started_at, finished_at) " +
@@ -141,31 +146,22 @@ public sealed class ExperimentRecorder(NpgsqlConnection connection)
                 $"checkpoint {r.CheckpointSha256} is not recorded yet and its file is gone: run the experiment again to record it");
             // A parent that was never recorded (pruned resume checkpoints) cannot be referenced.
             var parent = facts.ParentSha256 is { } p && Scalar<bool>(tx, "SELECT EXISTS (SELECT 1 FROM checkpoints WHERE sha256 = @s)", ("s", p)) ? p : null;
-            checkpointAdded = Execute(tx,
-                "INSERT INTO checkpoints (sha256, run_id, step, epoch, config_hash, dataset_hash, seed, code_version, parent_sha256, uri, size_bytes, created_at) " +
-                "VALUES (@sha, @run, @step, @epoch, @config_hash, @dataset, @seed, @code, @parent, @uri, @size, @created) ON CONFLICT (sha256) DO NOTHING",
-                ("sha", r.CheckpointSha256), ("run", pretrainId), ("step", facts.Step), ("epoch", facts.Epoch), ("config_hash", r.ConfigHash),
-                ("dataset", r.DatasetHash), ("seed", r.Seed), ("code", commit), ("parent", (object?)parent ?? DBNull.Value), ("uri", facts.Uri),
-                ("size", facts.SizeBytes), ("created", facts.CreatedAt)) > 0;
+            checkpointAdded = Wait(CheckpointsWriter.InsertAsync(writer, new Checkpoint
+            {
+                Sha256 = r.CheckpointSha256, RunId = pretrainId, Step = facts.Step, Epoch = facts.Epoch, ConfigHash = r.ConfigHash,
+                DatasetHash = r.DatasetHash, Seed = r.Seed, CodeVersion = commit, ParentSha256 = parent, Uri = facts.Uri,
+                SizeBytes = facts.SizeBytes, CreatedAt = facts.CreatedAt,
+            }, CancellationToken.None));
         }
 
         var rows = r.Rows;
-        var resultsAdded = Execute(tx,
-            "INSERT INTO downstream_results (id, run_id, checkpoint_sha256, task, source_modality, target_modality, split, protocol, metric, value, seed, eval_code_version, dataset_hash, created_at) " +
-            "SELECT gen_random_uuid(), @run, @checkpoint, t.task, t.source, t.target, t.split, t.protocol, t.metric, t.value, t.seed, @code, t.dataset_hash, @now " +
-            "FROM unnest(@tasks, @sources, @targets, @splits, @protocols, @metrics, @values, @seeds, @hashes) " +
-            "AS t(task, source, target, split, protocol, metric, value, seed, dataset_hash) " +
-            "ON CONFLICT (checkpoint_sha256, task, source_modality, target_modality, split, protocol, metric, eval_code_version, dataset_hash) DO NOTHING",
-            ("run", evalId), ("checkpoint", r.CheckpointSha256), ("code", r.CodeVersion), ("now", now),
-            ("tasks", rows.Select(x => x.Task).ToArray()),
-            ("sources", rows.Select(x => x.Source.ToString().ToLowerInvariant()).ToArray()),
-            ("targets", rows.Select(x => x.Target.ToString().ToLowerInvariant()).ToArray()),
-            ("splits", rows.Select(x => x.Split).ToArray()),
-            ("protocols", rows.Select(x => x.Protocol).ToArray()),
-            ("metrics", rows.Select(x => x.Metric).ToArray()),
-            ("values", rows.Select(x => x.Value).ToArray()),
-            ("seeds", rows.Select(x => (long)x.Seed).ToArray()),
-            ("hashes", rows.Select(x => x.DatasetHash).ToArray()));
+        var resultsAdded = Wait(DownstreamResultsWriter.InsertAsync(writer, rows.Select(x => new DownstreamResult
+        {
+            Id = Guid.NewGuid(), RunId = evalId, CheckpointSha256 = r.CheckpointSha256, Task = x.Task,
+            SourceModality = x.Source.ToString().ToLowerInvariant(), TargetModality = x.Target.ToString().ToLowerInvariant(),
+            Split = x.Split, Protocol = x.Protocol, Metric = x.Metric, Value = x.Value, Seed = x.Seed,
+            EvalCodeVersion = r.CodeVersion, DatasetHash = x.DatasetHash, CreatedAt = now,
+        }).ToList(), CancellationToken.None));
 
         // The end of pre-training as metric points of the pretrain run, at the checkpoint's step.
         var step = Scalar<long>(tx, "SELECT step FROM checkpoints WHERE sha256 = @s", ("s", r.CheckpointSha256));
@@ -173,18 +169,18 @@ public sealed class ExperimentRecorder(NpgsqlConnection connection)
             .Concat([("codebook/used", r.Codebook.Used), ("codebook/used_by_all", r.Codebook.UsedByAll), ("codebook/used_by_one_only", (double)r.Codebook.UsedByOneOnly),
                      ("time/pretrain_seconds", r.PretrainSeconds), ("time/downstream_seconds", r.DownstreamSeconds)])
             .ToList();
-        var pointsAdded = Execute(tx,
-            "INSERT INTO metric_points (run_id, step, key, value, recorded_at) SELECT @run, @step, k, v, @now FROM unnest(@keys, @values) AS t(k, v) " +
-            "ON CONFLICT (run_id, step, key) DO NOTHING",
-            ("run", pretrainId), ("step", step), ("now", now), ("keys", points.Select(p => p.Item1).ToArray()), ("values", points.Select(p => p.Item2).ToArray()));
+        var pointsWritten = Wait(MetricPointsWriter.WriteAsync(writer, pretrainId, step, points, now, CancellationToken.None));
         tx.Commit();
-        return new RecordOutcome(pretrainId, evalId, datasetAdded, pretrainAdded, evalAdded, checkpointAdded, resultsAdded, rows.Count, pointsAdded);
+        return new RecordOutcome(pretrainId, evalId, datasetAdded, pretrainAdded, evalAdded, checkpointAdded, resultsAdded, rows.Count, pointsWritten);
     }
 
     /// <summary>Sorted keys, no whitespace: the same object always has the same text (and hash).</summary>
     private static string Canonical(JsonObject o) =>
         new JsonObject(o.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone())))
             .ToJsonString(new JsonSerializerOptions { WriteIndented = false });
+
+    /// <summary>The table writers are asynchronous; the recorder runs on the command line's thread, which has no synchronisation context.</summary>
+    private static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
 
     private int Execute(NpgsqlTransaction tx, string sql, params (string Name, object? Value)[] parameters)
     {

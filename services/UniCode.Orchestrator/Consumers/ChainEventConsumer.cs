@@ -5,6 +5,7 @@ using UniCode.Contracts.Evaluation;
 using UniCode.Contracts.Finetuning;
 using UniCode.Contracts.Pretraining;
 using UniCode.Contracts.Registry;
+using UniCode.Core;
 using UniCode.Orchestrator.Chains;
 using UniCode.Persistence;
 
@@ -43,13 +44,13 @@ public sealed class ChainEventConsumer(ChainStore store, ChainEngine engine, ILo
         Handle(context, context.Message.ChainId, context.Message.JobId, (db, ct) => engine.OnJobCancelledAsync(db, context.Message, ct));
 
     public Task Consume(ConsumeContext<Fault<PretrainModel>> context) =>
-        HandleFault(context, "pretrain", context.Message.Message.JobId, context.Message.Message.ChainId, context.Message.Message.StepKey);
+        HandleFault(context, JobKinds.Pretrain, context.Message.Message.JobId, context.Message.Message.ChainId, context.Message.Message.StepKey);
 
     public Task Consume(ConsumeContext<Fault<FinetuneHead>> context) =>
-        HandleFault(context, "finetune", context.Message.Message.JobId, context.Message.Message.ChainId, context.Message.Message.StepKey);
+        HandleFault(context, JobKinds.Finetune, context.Message.Message.JobId, context.Message.Message.ChainId, context.Message.Message.StepKey);
 
     public Task Consume(ConsumeContext<Fault<EvaluateHead>> context) =>
-        HandleFault(context, "evaluate", context.Message.Message.JobId, context.Message.Message.ChainId, context.Message.Message.StepKey);
+        HandleFault(context, JobKinds.Evaluate, context.Message.Message.JobId, context.Message.Message.ChainId, context.Message.Message.StepKey);
 
     private Task HandleFault<T>(ConsumeContext<Fault<T>> context, string kind, Guid jobId, Guid? chainId, string stepKey) where T : class
     {

@@ -1,7 +1,7 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using TorchSharp;
+using UniCode.Core;
 using UniCode.Model.Config;
 using UniCode.Model.Runtime;
 using UniCode.Model.Training;
@@ -75,15 +75,13 @@ public static class CheckpointFile
         string sha;
         using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
         {
-            using var fileHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using var payloadHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using var whole = new HashingWriteStream(file, fileHash);
+            using var whole = new Sha256Stream(file);
+            using var payload = new Sha256Stream(whole);
             whole.Write(Magic);
             void Section(string name, Action<BinaryWriter> write)
             {
                 var start = file.Position;
-                using (var hashing = new HashingWriteStream(whole, payloadHash))
-                using (var w = new BinaryWriter(hashing, Encoding.UTF8, leaveOpen: true))
+                using (var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true))
                 {
                     write(w);
                     w.Flush();
@@ -94,7 +92,7 @@ public static class CheckpointFile
             foreach (var (name, opt) in trainer.Optimizers()) Section("optim:" + name, w => opt.save_state_dict(w));
             Section(TorchRngSection, w => WriteTensorBytes(w, random.get_rng_state()));
             Section(QuantizerRngSection, w => WriteTensorBytes(w, trainer.Model.Quantizer.GetRandomState()));
-            payloadSha = Convert.ToHexStringLower(payloadHash.GetHashAndReset());
+            payloadSha = payload.Finish();
 
             var meta = new CheckpointMetadata
             {
@@ -115,7 +113,7 @@ public static class CheckpointFile
             whole.Write(BitConverter.GetBytes((long)trailer.Length));
             whole.Write(EndMagic);
             file.Flush(flushToDisk: true);
-            sha = Convert.ToHexStringLower(fileHash.GetHashAndReset());
+            sha = whole.Finish();
         }
         File.Move(partial, path, overwrite: true);
         File.WriteAllText(path + ".sha256", $"{sha}  {System.IO.Path.GetFileName(path)}\n");
@@ -141,27 +139,24 @@ public static class CheckpointFile
         string sha;
         using (var input = File.OpenRead(source))
         using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-        using (var fileHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        using (var whole = new Sha256Stream(file))
         {
-            using (var whole = new HashingWriteStream(file, fileHash))
+            // Magic line and payload, byte for byte.
+            var remaining = Magic.Length + meta.Sections.Sum(x => x.Length);
+            var buffer = new byte[1 << 20];
+            while (remaining > 0)
             {
-                // Magic line and payload, byte for byte.
-                var remaining = Magic.Length + meta.Sections.Sum(x => x.Length);
-                var buffer = new byte[1 << 20];
-                while (remaining > 0)
-                {
-                    var n = input.Read(buffer, 0, (int)Math.Min(buffer.Length, remaining));
-                    if (n == 0) throw new CheckpointException(source, "ended inside its payload while copying");
-                    whole.Write(buffer, 0, n);
-                    remaining -= n;
-                }
-                var trailer = JsonSerializer.SerializeToUtf8Bytes(relinked, Json);
-                whole.Write(trailer);
-                whole.Write(BitConverter.GetBytes((long)trailer.Length));
-                whole.Write(EndMagic);
+                var n = input.Read(buffer, 0, (int)Math.Min(buffer.Length, remaining));
+                if (n == 0) throw new CheckpointException(source, "ended inside its payload while copying");
+                whole.Write(buffer, 0, n);
+                remaining -= n;
             }
+            var trailer = JsonSerializer.SerializeToUtf8Bytes(relinked, Json);
+            whole.Write(trailer);
+            whole.Write(BitConverter.GetBytes((long)trailer.Length));
+            whole.Write(EndMagic);
             file.Flush(flushToDisk: true);
-            sha = Convert.ToHexStringLower(fileHash.GetHashAndReset());
+            sha = whole.Finish();
         }
         File.Move(partial, destination, overwrite: true);
         File.WriteAllText(destination + ".sha256", $"{sha}  {System.IO.Path.GetFileName(destination)}\n");
@@ -203,13 +198,6 @@ public static class CheckpointFile
         return meta;
     }
 
-    /// <summary>sha256 (hex) of a whole file.</summary>
-    public static string Sha256OfFile(string path)
-    {
-        using var f = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(f));
-    }
-
     /// <summary>
     /// Verifies a checkpoint in one read of the file: trailer, payload hash, and the whole file's
     /// hash against <paramref name="expectedSha256"/> (or the <c>FILE.sha256</c> beside it when present).
@@ -220,8 +208,8 @@ public static class CheckpointFile
         var meta = ReadMetadata(path);
         expectedSha256 ??= ReadSidecar(path);
         using var f = File.OpenRead(path);
-        using var fileHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var payloadHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var fileHash = new Sha256Stream();
+        using var payloadHash = new Sha256Stream();
         var payloadStart = (long)Magic.Length;
         var payloadEnd = payloadStart + meta.Sections.Sum(s => s.Length);
         var buffer = new byte[1 << 20];
@@ -229,16 +217,16 @@ public static class CheckpointFile
         int n;
         while ((n = f.Read(buffer, 0, buffer.Length)) > 0)
         {
-            fileHash.AppendData(buffer, 0, n);
+            fileHash.Write(buffer, 0, n);
             var from = Math.Max(position, payloadStart);
             var to = Math.Min(position + n, payloadEnd);
-            if (to > from) payloadHash.AppendData(buffer, (int)(from - position), (int)(to - from));
+            if (to > from) payloadHash.Write(buffer, (int)(from - position), (int)(to - from));
             position += n;
         }
-        var sha = Convert.ToHexStringLower(fileHash.GetHashAndReset());
+        var sha = fileHash.Finish();
         if (expectedSha256 is not null && !string.Equals(sha, expectedSha256, StringComparison.OrdinalIgnoreCase))
             throw new CheckpointException(path, $"sha256 is {sha}, expected {expectedSha256}: the file was changed or corrupted");
-        var payload = Convert.ToHexStringLower(payloadHash.GetHashAndReset());
+        var payload = payloadHash.Finish();
         if (payload != meta.PayloadSha256)
             throw new CheckpointException(path, $"payload sha256 is {payload}, the trailer says {meta.PayloadSha256}: the weights are corrupt");
         return (meta, sha);
@@ -340,30 +328,5 @@ public static class CheckpointFile
     {
         var n = r.ReadInt32();
         return tensor(r.ReadBytes(n), ScalarType.Byte);
-    }
-
-    /// <summary>Passes writes through to a stream while feeding them to a hash.</summary>
-    private sealed class HashingWriteStream(Stream inner, IncrementalHash hash) : Stream
-    {
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count)
-        {
-            hash.AppendData(buffer, offset, count);
-            inner.Write(buffer, offset, count);
-        }
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            hash.AppendData(buffer);
-            inner.Write(buffer);
-        }
-        protected override void Dispose(bool disposing) { /* the file stream belongs to the caller */ }
     }
 }

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using UniCode.Core;
 using UniCode.Model.Config;
 using UniCode.Model.Runtime;
 
@@ -52,26 +52,23 @@ public static class HeadFile
             foreach (var t in w.Tensors)
                 if (t.Values.LongLength != t.Shape.Aggregate(1L, (a, b) => a * b))
                     throw new ArgumentException($"head '{head.Task}' epoch {w.Epoch}: a tensor of shape [{string.Join(", ", t.Shape)}] holds {t.Values.Length} values");
-        using var payloadHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var payloadHash = new Sha256Stream();
         foreach (var w in head.Weights)
             foreach (var t in w.Tensors)
-                payloadHash.AppendData(MemoryMarshal.AsBytes(t.Values.AsSpan()));
+                payloadHash.Write(MemoryMarshal.AsBytes(t.Values.AsSpan()));
         var meta = new Metadata(FormatVersion, head.Kind, head.Task, head.Source, head.Protocol, head.Seed, head.CodeDim, head.Outputs,
             head.ClassNames, head.SelectionMetric, head.Trained, head.SelectedOn, head.History,
             head.Weights.Select(w => new WeightsLayout(w.Epoch, w.Tensors.Select(t => t.Shape).ToList())).ToList(),
-            parentSha256, CodeVersion.Current, Convert.ToHexStringLower(payloadHash.GetHashAndReset()));
+            parentSha256, CodeVersion.Current, payloadHash.Finish());
         var json = JsonSerializer.SerializeToUtf8Bytes(meta, Json);
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var partial = path + ".partial";
-        using var fileHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        string sha;
         using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        using (var hashed = new Sha256Stream(file))
         {
-            void Write(ReadOnlySpan<byte> bytes)
-            {
-                fileHash.AppendData(bytes);
-                file.Write(bytes);
-            }
+            void Write(ReadOnlySpan<byte> bytes) => hashed.Write(bytes);
             Write(Magic);
             Write(BitConverter.GetBytes((long)json.Length));
             Write(json);
@@ -80,9 +77,10 @@ public static class HeadFile
                     Write(MemoryMarshal.AsBytes(t.Values.AsSpan()));
             Write(EndMagic);
             file.Flush(flushToDisk: true);
+            sha = hashed.Finish();
         }
         File.Move(partial, path, overwrite: true);
-        return Convert.ToHexStringLower(fileHash.GetHashAndReset());
+        return sha;
     }
 
     /// <summary>
@@ -93,7 +91,7 @@ public static class HeadFile
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"head file '{path}': file not found", path);
         var bytes = File.ReadAllBytes(path);
-        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var sha = Sha256.Hex(bytes);
         if (expectedSha256 is not null && !string.Equals(sha, expectedSha256, StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"head file '{path}': sha256 is {sha}, expected {expectedSha256}: the file was changed or corrupted");
         var minimum = Magic.Length + sizeof(long) + EndMagic.Length;
@@ -124,7 +122,7 @@ public static class HeadFile
         if (payloadLength != expectedLength)
             throw new InvalidDataException($"head file '{path}': weights are {payloadLength} bytes, the metadata's shapes need {expectedLength}: the file is corrupt");
         var payload = bytes.AsSpan(payloadStart, payloadLength);
-        var payloadSha = Convert.ToHexStringLower(SHA256.HashData(payload));
+        var payloadSha = Sha256.Hex(payload);
         if (payloadSha != meta.PayloadSha256)
             throw new InvalidDataException($"head file '{path}': weights sha256 is {payloadSha}, the metadata says {meta.PayloadSha256}: the weights are corrupt");
 

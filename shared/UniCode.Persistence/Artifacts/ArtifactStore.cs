@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Text.RegularExpressions;
+using UniCode.Core;
 
 namespace UniCode.Persistence.Artifacts;
 
@@ -12,7 +11,7 @@ namespace UniCode.Persistence.Artifacts;
 /// second rename finds the file already there. Directories (<see cref="CommitDirectory"/>) are published
 /// the same way under <c>ROOT/COLLECTION/KEY/</c>.
 /// </summary>
-public sealed partial class ArtifactStore
+public sealed class ArtifactStore
 {
     /// <summary>The environment variable that names the store's root directory.</summary>
     public const string RootVariable = "UNICODE_ARTIFACTS";
@@ -41,17 +40,27 @@ public sealed partial class ArtifactStore
     {
         var value = (lookup ?? Environment.GetEnvironmentVariable)(RootVariable);
         if (!string.IsNullOrWhiteSpace(value)) return new ArtifactStore(value.Trim());
-        var start = Path.GetFullPath(startDirectory ?? Directory.GetCurrentDirectory());
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        return new ArtifactStore(Path.Combine(RepositoryRoot(startDirectory ?? Directory.GetCurrentDirectory()), DefaultDirectoryName));
+    }
+
+    /// <summary>
+    /// The nearest directory at or above <paramref name="start"/> that holds <c>UniCode.sln</c> or <c>.git</c>; else
+    /// <paramref name="start"/> itself (as a full path). Relative defaults (the store, the job services' work directory)
+    /// are under it.
+    /// </summary>
+    public static string RepositoryRoot(string start)
+    {
+        var full = Path.GetFullPath(start);
+        for (var dir = new DirectoryInfo(full); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "UniCode.sln")) || Path.Exists(Path.Combine(dir.FullName, ".git")))
-                return new ArtifactStore(Path.Combine(dir.FullName, DefaultDirectoryName));
+                return dir.FullName;
         }
-        return new ArtifactStore(Path.Combine(start, DefaultDirectoryName));
+        return full;
     }
 
     /// <summary>True when <paramref name="sha256"/> is 64 lower-case hex digits.</summary>
-    public static bool IsSha256(string? sha256) => sha256 is not null && Sha256Pattern().IsMatch(sha256);
+    public static bool IsSha256(string? sha256) => Sha256.IsValid(sha256);
 
     /// <summary>Where the file with this sha256 is (or would be): <c>ROOT/sha256/ab/cdef…</c>.</summary>
     /// <exception cref="ArgumentException"><paramref name="sha256"/> is not 64 lower-case hex digits.</exception>
@@ -61,7 +70,8 @@ public sealed partial class ArtifactStore
         return Path.Combine(Root, FilesDirectory, sha256[..2], sha256[2..]);
     }
 
-    public bool Exists(string sha256) => File.Exists(PathOf(sha256));
+    /// <summary>Whether the store holds the file with this sha256 (false for a text that is not a sha256).</summary>
+    public bool Exists(string sha256) => IsSha256(sha256) && File.Exists(PathOf(sha256));
 
     /// <summary>
     /// Copies <paramref name="path"/> into the store and returns its sha256. The copy is hashed as it is
@@ -75,7 +85,7 @@ public sealed partial class ArtifactStore
         if (expectedSha256 is not null && Exists(expectedSha256))
         {
             // Already stored: still insist the caller's file is what it claims to be.
-            var actual = HashFile(path);
+            var actual = Sha256.OfFile(path);
             if (actual != expectedSha256) throw new ArtifactHashMismatchException(path, expectedSha256, actual);
             return actual;
         }
@@ -94,17 +104,11 @@ public sealed partial class ArtifactStore
         try
         {
             using (var target = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            using (var hashing = new Sha256Stream(target))
             {
-                var buffer = new byte[1 << 20];
-                int n;
-                while ((n = content.Read(buffer, 0, buffer.Length)) > 0)
-                {
-                    hash.AppendData(buffer, 0, n);
-                    target.Write(buffer, 0, n);
-                }
+                content.CopyTo(hashing, 1 << 20);
                 target.Flush(flushToDisk: true);
-                sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+                sha = hashing.Finish();
             }
             if (expectedSha256 is not null && sha != expectedSha256)
                 throw new ArtifactHashMismatchException(describe, expectedSha256, sha);
@@ -150,15 +154,8 @@ public sealed partial class ArtifactStore
         var path = PathOf(sha256);
         if (!File.Exists(path))
             throw new FileNotFoundException($"artifact store {Root}: no file with sha256 {sha256} (expected at {path})", path);
-        var actual = HashFile(path);
+        var actual = Sha256.OfFile(path);
         if (actual != sha256) throw new ArtifactCorruptException(path, sha256, actual);
-    }
-
-    /// <summary>Lower-case hex sha256 of a file.</summary>
-    public static string HashFile(string path)
-    {
-        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-        return Convert.ToHexStringLower(SHA256.HashData(f));
     }
 
     // ------------------------------------------------------------------ directories
@@ -229,13 +226,10 @@ public sealed partial class ArtifactStore
             throw new ArgumentException($"'{name}' cannot name a store directory; expected one path segment other than '{FilesDirectory}' and '{TempDirectory}'", parameter);
     }
 
-    [GeneratedRegex("^[0-9a-f]{64}$")]
-    private static partial Regex Sha256Pattern();
-
     /// <summary>Hashes what is read; at the end of the stream compares with the expected sha256.</summary>
     private sealed class VerifyingReadStream(FileStream inner, string expected, string path) : Stream
     {
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private readonly Sha256Stream _hash = new();
         private bool _checked;
 
         public override bool CanRead => true;
@@ -253,7 +247,7 @@ public sealed partial class ArtifactStore
         public override int Read(Span<byte> buffer)
         {
             var n = inner.Read(buffer);
-            if (n > 0) _hash.AppendData(buffer[..n]);
+            if (n > 0) _hash.Write(buffer[..n]);
             else if (buffer.Length > 0) Check();
             return n;
         }
@@ -262,7 +256,7 @@ public sealed partial class ArtifactStore
         {
             if (_checked) return;
             _checked = true;
-            var actual = Convert.ToHexStringLower(_hash.GetHashAndReset());
+            var actual = _hash.Finish();
             if (actual != expected) throw new ArtifactCorruptException(path, expected, actual);
         }
 

@@ -1,3 +1,5 @@
+using UniCode.Core;
+
 namespace UniCode.Persistence.Entities;
 
 /// <summary>
@@ -94,11 +96,11 @@ public sealed class ChainStep
 /// <summary>Values of chain_steps.kind.</summary>
 public static class ChainStepKinds
 {
-    public const string Pretrain = "pretrain";
+    public const string Pretrain = JobKinds.Pretrain;
     /// <summary>Waits for the registry's CheckpointRegistered; sends no command.</summary>
     public const string Register = "register";
-    public const string Finetune = "finetune";
-    public const string Evaluate = "evaluate";
+    public const string Finetune = JobKinds.Finetune;
+    public const string Evaluate = JobKinds.Evaluate;
 
     public static IReadOnlyList<string> All { get; } = [Pretrain, Register, Finetune, Evaluate];
 }

@@ -1,3 +1,5 @@
+using UniCode.Core;
+
 namespace UniCode.Persistence.Entities;
 
 /// <summary>
@@ -56,11 +58,11 @@ public sealed class Run
 /// <summary>Values of runs.kind.</summary>
 public static class RunKinds
 {
-    public const string Pretrain = "pretrain";
-    public const string Finetune = "finetune";
-    public const string Evaluate = "evaluate";
+    public const string Pretrain = JobKinds.Pretrain;
+    public const string Finetune = JobKinds.Finetune;
+    public const string Evaluate = JobKinds.Evaluate;
 
-    public static IReadOnlyList<string> All { get; } = [Pretrain, Finetune, Evaluate];
+    public static IReadOnlyList<string> All { get; } = JobKinds.All;
 }
 
 /// <summary>Values of runs.status.</summary>

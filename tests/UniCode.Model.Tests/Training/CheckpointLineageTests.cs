@@ -1,3 +1,4 @@
+using UniCode.Core;
 using UniCode.Model.Checkpoints;
 using UniCode.Model.Training;
 using static TorchSharp.torch;
@@ -27,7 +28,7 @@ public sealed class CheckpointLineageTests : IDisposable
         var copy = CheckpointFile.CopyWithParent(original.Path, Path.Combine(dir, "published", "final.ckpt"), null, original.Sha256);
 
         var (meta, sha) = CheckpointFile.Verify(copy.Path, copy.Sha256);
-        Assert.Equal(CheckpointFile.Sha256OfFile(copy.Path), sha);
+        Assert.Equal(Sha256.OfFile(copy.Path), sha);
         Assert.Equal($"{sha}  final.ckpt", File.ReadAllText(copy.Path + ".sha256").Trim());
         Assert.NotEqual(original.Sha256, sha);
         Assert.Null(meta.ParentSha256);

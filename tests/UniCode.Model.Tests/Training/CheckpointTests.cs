@@ -1,3 +1,4 @@
+using UniCode.Core;
 using UniCode.Model.Checkpoints;
 using UniCode.Model.Config;
 using UniCode.Model.Runtime;
@@ -36,7 +37,7 @@ public sealed class CheckpointTests : IDisposable
         Step(t, data, 1);
         var info = CheckpointFile.Save(Path.Combine(dir, "a.ckpt"), t, data.ContentHash, epoch: 0);
 
-        Assert.Equal(CheckpointFile.Sha256OfFile(info.Path), info.Sha256);
+        Assert.Equal(Sha256.OfFile(info.Path), info.Sha256);
         Assert.Equal($"{info.Sha256}  a.ckpt", File.ReadAllText(info.Path + ".sha256").Trim());
         Assert.Equal(c.Hash(), info.Metadata.ConfigHash);
         Assert.Equal(c, info.Metadata.Config());
@@ -109,7 +110,7 @@ public sealed class CheckpointTests : IDisposable
             Assert.Equal(8, r.LastCheckpoint!.Metadata.Step);
             Assert.Equal(1, r.LastCheckpoint.Metadata.Epoch);
             // Lineage: the second epoch's checkpoint names the first as its parent.
-            var first = CheckpointFile.Sha256OfFile(Path.Combine(ckdir, PretrainLoop.FileName(4)));
+            var first = Sha256.OfFile(Path.Combine(ckdir, PretrainLoop.FileName(4)));
             Assert.Equal(first, r.LastCheckpoint.Metadata.ParentSha256);
         }
         // A different config must not silently continue someone else's run.

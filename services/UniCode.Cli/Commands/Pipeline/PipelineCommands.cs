@@ -233,7 +233,7 @@ public static class PipelineCommands
         using var db = Database();
         var chains = db.Chains.AsNoTracking().Include(c => c.Steps).Where(c => ids.Contains(c.Id)).ToList();
         var workers = db.Workers.AsNoTracking().ToList();
-        text = RenderText(ids, chains, workers, DateTimeOffset.UtcNow, HeartbeatLease(Environment.GetEnvironmentVariable), RabbitPrefix());
+        text = RenderText(ids, chains, workers, DateTimeOffset.UtcNow, WorkerLease.FromEnvironment(Environment.GetEnvironmentVariable), RabbitPrefix());
         finished = ids.All(id => chains.Any(c => c.Id == id)) && chains.All(c => ChainStatuses.Final.Contains(c.Status));
         return chains.All(c => c.Status == ChainStatuses.Succeeded) && chains.Count == ids.Distinct().Count() ? 0 : 1;
     }
@@ -277,12 +277,6 @@ public static class PipelineCommands
         foreach (var m in ids.Where(id => chains.All(c => c.Id != id))) sb.AppendLine($"chain {m}  [not yet recorded: is the orchestrator running?]");
         return sb.ToString();
     }
-
-    /// <summary>The orchestrator's lease (UNICODE_HEARTBEAT_LEASE, hh:mm:ss, default 30 s): a worker heard from within it is alive.</summary>
-    public static TimeSpan HeartbeatLease(Func<string, string?> lookup) =>
-        lookup("UNICODE_HEARTBEAT_LEASE") is { } text && TimeSpan.TryParse(text.Trim(), CultureInfo.InvariantCulture, out var lease) && lease > TimeSpan.Zero
-            ? lease
-            : TimeSpan.FromSeconds(30);
 
     private static string? RabbitPrefix() => Environment.GetEnvironmentVariable(RabbitMqSettings.PrefixVariable)?.Trim() is { Length: > 0 } p ? p : null;
 
