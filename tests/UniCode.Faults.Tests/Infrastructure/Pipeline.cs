@@ -39,6 +39,11 @@ public sealed class Pipeline : IAsyncDisposable
     public string Database { get; }
     public string Prefix { get; }
     public string ConnectionString => _servers.ConnectionString(Database);
+    public string WorkDirectory => Path.Combine(_dir, "work");
+
+    /// <summary>Every log line so far of every process of <paramref name="service"/>.</summary>
+    public IEnumerable<string> Logs(string service) =>
+        _processes.Where(p => p.Service == service).SelectMany(p => p.Lines());
     public PrivateServers Servers => _servers;
 
     private Pipeline(PrivateServers servers, ITestOutputHelper output, string name)
@@ -102,7 +107,7 @@ public sealed class Pipeline : IAsyncDisposable
         env["UNICODE_RABBITMQ_PASS"] = _servers.Password;
         env["UNICODE_BUS_PREFIX"] = Prefix;
         env["UNICODE_ARTIFACTS"] = Path.Combine(_dir, "artifacts");
-        env["UNICODE_WORK"] = Path.Combine(_dir, "work");   // shared by every trainer: a replacement resumes
+        env["UNICODE_WORK"] = WorkDirectory;   // shared by every trainer: a replacement resumes
         env["UNICODE_DEVICE"] = "cpu";
         env["UNICODE_WORKER_NAME"] = worker;
         env["UNICODE_KEEP_FREED_MEMORY"] = "0";
@@ -372,10 +377,20 @@ public sealed class ServiceProcess : IDisposable
         catch (OperationCanceledException) { Kill(); }
     }
 
+    public IReadOnlyList<string> Lines()
+    {
+        lock (_gate) _log.Flush();
+        using var f = new FileStream(LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var r = new StreamReader(f);
+        var lines = new List<string>();
+        while (r.ReadLine() is { } l) lines.Add(l);
+        return lines;
+    }
+
     public string Tail(int lines)
     {
         lock (_gate) _log.Flush();
-        return string.Join("\n", File.ReadLines(LogFile).TakeLast(lines).Select(l => l.Length > 400 ? l[..400] + "…" : l));
+        return string.Join("\n", Lines().TakeLast(lines).Select(l => l.Length > 400 ? l[..400] + "…" : l));
     }
 
     public void Dispose()

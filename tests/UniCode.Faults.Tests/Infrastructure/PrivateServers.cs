@@ -219,6 +219,14 @@ public sealed class PrivateServers : IAsyncLifetime
         return queues;
     }
 
+    /// <summary>The names of the node's exchanges (rabbitmqctl list_exchanges).</summary>
+    public async Task<IReadOnlyList<string>> ExchangesAsync()
+    {
+        var text = await RunAsync(Path.Combine(RabbitBin, "rabbitmqctl"), $"-q -n {RabbitNode} list_exchanges name --no-table-headers",
+            TimeSpan.FromSeconds(60), env: RabbitEnvironment());
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
     public async Task DisposeAsync()
     {
         try { await StopRabbitAsync(); } catch (Exception e) when (e is InvalidOperationException or TimeoutException or IOException) { }
