@@ -44,7 +44,7 @@ build: restore ## build every project
 FAULTS_CI_FILTER := Category=ci
 
 .PHONY: test
-test: services-up build ## start servers if needed, build, run every test project (of the fault suite only its ci case: 4.5 min on a busy 2-core machine)
+test: services-up build ## start servers if needed, build, run every test project (of the fault suite only its ci case: ~3 min)
 	@rm -rf $(TEST_RESULTS)
 	@source $(SERVICES_ENV); rc=0; \
 	for p in $(TEST_PROJECTS); do \
