@@ -118,11 +118,14 @@ public sealed class HeartbeatLeaseTests(ServerFixture servers, ITestOutputHelper
         Assert.Equal((ChainStepStatuses.Running, "trainer-a", 5L, 100L, 0), (running.Status, running.Worker, running.ProgressStep, running.ProgressTotal, running.Restarts));
         Assert.True((running.LastHeartbeatAt!.Value - t0).Duration() < TimeSpan.FromMilliseconds(1));
 
-        e.Clock.Advance(Lease - TimeSpan.FromSeconds(1));   // within the lease: nothing happens
+        // The reconciler passes every tick (a sixth of the lease, 5 s): a lease counts as expired one tick before its end,
+        // so the pass that sees it comes within the lease (a dead worker's step stalled by 30 s, not 35).
+        var tick = Lease / 6;
+        e.Clock.Advance(Lease - tick - TimeSpan.FromSeconds(1));   // 24 s: nothing happens
         await e.ReconcileAsync();
         Assert.Equal(ChainStepStatuses.Running, (await e.StepAsync(step.Id)).Status);
 
-        e.Clock.Advance(TimeSpan.FromSeconds(2));            // the trainer was killed; nobody took its place
+        e.Clock.Advance(TimeSpan.FromSeconds(2));            // 26 s: the trainer was killed; nobody took its place
         await e.ReconcileAsync();
         var stalled = await e.StepAsync(step.Id);
         Assert.Equal(ChainStepStatuses.Stalled, stalled.Status);

@@ -326,7 +326,8 @@ public sealed class ChainEngine(ChainSpecParser parser, OrchestratorOptions opti
 
     /// <summary>
     /// The leases of a chain's running and stalled steps: a step whose job sent no heartbeat for
-    /// <see cref="OrchestratorOptions.HeartbeatLease"/> (counted from its last heartbeat, start or dispatch) takes a
+    /// <see cref="OrchestratorOptions.HeartbeatLease"/> (counted from its last heartbeat, start or dispatch; expired after
+    /// <see cref="OrchestratorOptions.LeaseExpiry"/>, so that the reconciler's pass comes within the lease) takes a
     /// result that exists by now, or is stalled with a reason naming the silent worker and the workers alive for its
     /// queue. When one of those is idle the job was lost (its delivery is in no queue a worker reads), so the step is
     /// re-dispatched with the same job id (a restart; a worker whose run already succeeded only re-publishes the
@@ -335,7 +336,7 @@ public sealed class ChainEngine(ChainSpecParser parser, OrchestratorOptions opti
     private async Task ExpireLeasesAsync(ResultsDbContext db, ChainState state, DateTimeOffset now, CancellationToken ct)
     {
         var chain = state.Chain;
-        var before = now - options.HeartbeatLease;
+        var before = now - options.LeaseExpiry;
         var candidates = chain.Steps.Where(s => s.Status is ChainStepStatuses.Running or ChainStepStatuses.Stalled && s.CommandType is not null
             && Latest(s.LastHeartbeatAt, s.StartedAt, s.DispatchedAt) is { } seen && seen <= before).ToList();
         if (candidates.Count == 0) return;

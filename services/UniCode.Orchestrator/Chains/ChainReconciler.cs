@@ -51,7 +51,7 @@ public sealed class ChainReconciler(
         var now = clock.GetUtcNow();
         var dispatchedBefore = now - options.DispatchTimeout;
         var cancelledBefore = now - options.CancelTimeout;
-        var silentSince = now - options.HeartbeatLease;
+        var silentSince = now - options.LeaseExpiry;   // the next pass is at most a tick away: stalled within the lease
         List<Guid> chainIds;
         await using (var db = await contextFactory.CreateDbContextAsync(cancellationToken))
         {
