@@ -9,10 +9,17 @@ public static class PersistenceServiceCollectionExtensions
     /// Registers <see cref="ResultsDbContext"/> (scoped) and <see cref="IDbContextFactory{ResultsDbContext}"/>
     /// (singleton, for consumers and background services that own their context's lifetime).
     /// </summary>
-    public static IServiceCollection AddResultsDatabase(this IServiceCollection services, DatabaseSettings settings)
+    public static IServiceCollection AddResultsDatabase(this IServiceCollection services, DatabaseSettings settings) =>
+        services.AddResultsDatabase(_ => settings);
+
+    /// <summary>
+    /// As above, with the settings read when the database is first needed (a host whose UNICODE_PG is malformed
+    /// still builds: its `health` verb reports it).
+    /// </summary>
+    public static IServiceCollection AddResultsDatabase(this IServiceCollection services, Func<IServiceProvider, DatabaseSettings> settings)
     {
         services.AddSingleton(settings);
-        services.AddDbContextFactory<ResultsDbContext>(o => ResultsDbContextOptions.Configure(o, settings.ConnectionString));
+        services.AddDbContextFactory<ResultsDbContext>((sp, o) => ResultsDbContextOptions.Configure(o, sp.GetRequiredService<DatabaseSettings>().ConnectionString));
         return services;
     }
 
