@@ -24,7 +24,7 @@ public static class Program
         var configuration = builder.Configuration;
         builder.Services.AddHealthChecks().AddWritableDirectory("artifacts", _ => Artifacts(configuration).Root, "tmp");
         // Hosted services start in registration order: migrate before the bus starts consuming.
-        builder.Services.AddResultsDatabase(_ => configuration.DatabaseSettings());
+        builder.Services.AddResultsDatabase();
         builder.Services.AddResultsDatabaseMigrationAtStartup();
         builder.Services.AddDatasetPreprocessor(Artifacts(configuration), PreprocessingOptions.FromEnvironment(key => configuration[key]));
         // One dataset at a time per process: do not hold further messages another instance could take.

@@ -23,7 +23,7 @@ public static class Program
         var configuration = builder.Configuration;
         builder.Services.AddHealthChecks().AddWritableDirectory("artifacts", _ => Artifacts(configuration).Root, "tmp");
         // Hosted services start in registration order: migrate before the bus starts consuming.
-        builder.Services.AddResultsDatabase(_ => configuration.DatabaseSettings());
+        builder.Services.AddResultsDatabase();
         builder.Services.AddResultsDatabaseMigrationAtStartup();
         builder.Services.AddCheckpointRegistry(Artifacts(configuration));
         builder.Services.AddUniCodeBus(configuration.RabbitMqSettings(), x => x.AddRegistryConsumers());

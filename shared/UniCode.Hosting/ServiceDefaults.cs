@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using UniCode.Hosting.Health;
 using UniCode.Messaging;
 using UniCode.Persistence;
+using UniCode.Settings;
 
 namespace UniCode.Hosting;
 
@@ -20,6 +21,7 @@ public static class ServiceDefaults
     public static HostApplicationBuilder AddServiceDefaults(this HostApplicationBuilder builder)
     {
         builder.Logging.AddUniCodeJsonConsole();
+        builder.Services.AddSettings<DatabaseSettings>();
         builder.Services.AddHealthChecks()
             .AddCheck<PostgresHealthCheck>("postgres")
             .AddCheck<RabbitMqHealthCheck>("rabbitmq");
@@ -28,8 +30,7 @@ public static class ServiceDefaults
 
     /// <summary>The results database of this host (UNICODE_PG).</summary>
     /// <exception cref="InvalidOperationException">The variable is missing or malformed; the message names it and what it expects.</exception>
-    public static DatabaseSettings DatabaseSettings(this IConfiguration configuration) =>
-        Persistence.DatabaseSettings.FromEnvironment(key => configuration[key]);
+    public static DatabaseSettings DatabaseSettings(this IConfiguration configuration) => configuration.Settings<DatabaseSettings>();
 
     /// <summary>The broker of this host, with its queue prefix and retry window (UNICODE_RABBITMQ_*, UNICODE_BUS_PREFIX, UNICODE_RETRY_WINDOW_SECONDS).</summary>
     /// <exception cref="InvalidOperationException">A variable is missing or malformed; the message names it and what it expects.</exception>

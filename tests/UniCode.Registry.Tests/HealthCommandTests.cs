@@ -83,7 +83,7 @@ public sealed class HealthCommandTests(ServerFixture servers)
             Assert.Equal("unhealthy", json.GetProperty("status").GetString());
             var postgres = Check(json, "postgres");
             Assert.False(postgres.GetProperty("healthy").GetBoolean());
-            Assert.Equal("InvalidOperationException", postgres.GetProperty("error").GetString());
+            Assert.Equal("OptionsValidationException", postgres.GetProperty("error").GetString());
             Assert.StartsWith("UNICODE_PG is not set", postgres.GetProperty("detail").GetString());
             Assert.False(Check(json, "rabbitmq").GetProperty("healthy").GetBoolean());
             Assert.True(Check(json, "artifacts").GetProperty("healthy").GetBoolean());
