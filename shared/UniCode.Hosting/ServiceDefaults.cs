@@ -22,6 +22,7 @@ public static class ServiceDefaults
     {
         builder.Logging.AddUniCodeJsonConsole();
         builder.Services.AddSettings<DatabaseSettings>();
+        builder.Services.AddSettings<RabbitMqSettings>();
         builder.Services.AddHealthChecks()
             .AddCheck<PostgresHealthCheck>("postgres")
             .AddCheck<RabbitMqHealthCheck>("rabbitmq");
@@ -34,8 +35,7 @@ public static class ServiceDefaults
 
     /// <summary>The broker of this host, with its queue prefix and retry window (UNICODE_RABBITMQ_*, UNICODE_BUS_PREFIX, UNICODE_RETRY_WINDOW_SECONDS).</summary>
     /// <exception cref="InvalidOperationException">A variable is missing or malformed; the message names it and what it expects.</exception>
-    public static RabbitMqSettings RabbitMqSettings(this IConfiguration configuration) =>
-        Messaging.RabbitMqSettings.FromEnvironment(key => configuration[key]);
+    public static RabbitMqSettings RabbitMqSettings(this IConfiguration configuration) => configuration.Settings<RabbitMqSettings>();
 
     /// <summary>
     /// Replaces the log providers by the JSON console logger: one JSON object a line, UTC timestamps, and

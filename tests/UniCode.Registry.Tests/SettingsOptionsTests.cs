@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using UniCode.Hosting;
+using UniCode.Messaging;
 using UniCode.Persistence;
 
 namespace UniCode.Registry.Tests;
@@ -37,6 +38,7 @@ public sealed class SettingsOptionsTests
     {
         using var host = ServiceHost.Build("settings-test", _ => { }, Valid());
         Assert.Equal(Valid()["UNICODE_PG"], host.Services.GetRequiredService<IOptions<DatabaseSettings>>().Value.ConnectionString);
+        Assert.Equal("amqp://unicode@127.0.0.1:5672/unicode", host.Services.GetRequiredService<IOptions<RabbitMqSettings>>().Value.Describe());
     }
 
     [Fact]
@@ -60,5 +62,30 @@ public sealed class SettingsOptionsTests
         var e = await StartFailsAsync(configuration);
 
         Assert.StartsWith("UNICODE_PG is not set: it must hold the Npgsql connection string of the results database (e.g. Host=127.0.0.1;", e.Message);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("amqp")]
+    public async Task A_bad_broker_port_stops_the_start_naming_the_variable_and_the_port_range(string port)
+    {
+        var configuration = Valid();
+        configuration["UNICODE_RABBITMQ_PORT"] = port;
+
+        var e = await StartFailsAsync(configuration);
+
+        Assert.Equal(typeof(RabbitMqSettings), e.OptionsType);
+        Assert.Equal($"RabbitMQ settings: UNICODE_RABBITMQ_PORT is '{port}'; expected a TCP port number in 1..65535 (e.g. 5672).", e.Message);
+    }
+
+    [Fact]
+    public async Task A_bad_bus_prefix_stops_the_start_naming_UNICODE_BUS_PREFIX()
+    {
+        var configuration = Valid();
+        configuration["UNICODE_BUS_PREFIX"] = "a/b";
+
+        var e = await StartFailsAsync(configuration);
+
+        Assert.Equal("UNICODE_BUS_PREFIX is 'a/b'; expected letters, digits, '-' or '_' (it becomes part of queue names)", e.Message);
     }
 }

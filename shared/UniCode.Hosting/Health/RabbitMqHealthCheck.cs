@@ -1,14 +1,15 @@
-using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using UniCode.Messaging;
 using RabbitMQ.Client;
 
 namespace UniCode.Hosting.Health;
 
 /// <summary>"rabbitmq": opens an AMQP connection (credentials and virtual host included) and a channel (UNICODE_RABBITMQ_*).</summary>
-public sealed class RabbitMqHealthCheck(IConfiguration configuration) : ProbeHealthCheck
+public sealed class RabbitMqHealthCheck(IOptions<RabbitMqSettings> options) : ProbeHealthCheck
 {
     protected override async Task<string> ProbeAsync(CancellationToken cancellationToken)
     {
-        var settings = configuration.RabbitMqSettings();
+        var settings = options.Value;
         var factory = new ConnectionFactory
         {
             HostName = settings.Host,
