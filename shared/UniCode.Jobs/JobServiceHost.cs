@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using UniCode.Contracts.Common;
 using UniCode.Contracts.Evaluation;
 using UniCode.Contracts.Finetuning;
@@ -11,6 +12,7 @@ using UniCode.Hosting;
 using UniCode.Hosting.Health;
 using UniCode.Messaging;
 using UniCode.Persistence;
+using UniCode.Settings;
 
 namespace UniCode.Jobs;
 
@@ -40,8 +42,7 @@ public sealed record JobHostOptions(string Service)
     };
 
     /// <summary>The <see cref="JobSettings"/> variables of <paramref name="configuration"/>; relative defaults are under the repository root above the current directory.</summary>
-    public static JobSettings JobSettingsOf(IConfiguration configuration) =>
-        JobSettings.FromEnvironment(key => configuration[key], Directory.GetCurrentDirectory());
+    public static JobSettings JobSettingsOf(IConfiguration configuration) => configuration.Settings<JobSettings>();
 }
 
 /// <summary>Builds the Generic Host of a job service: JSON logs, migrations, the job runtime and the bus.</summary>
@@ -55,12 +56,12 @@ public static class JobServiceHost
     public static HostApplicationBuilder AddJobService(this HostApplicationBuilder builder, string service,
         Action<IBusRegistrationConfigurator, JobHostOptions> addJobConsumers)
     {
-        var configuration = builder.Configuration;
+        builder.Services.AddSettings<JobSettings>();
         builder.Services.AddHealthChecks()
-            .AddWritableDirectory("work", _ => JobHostOptions.JobSettingsOf(configuration).WorkDirectory)
-            .AddWritableDirectory("artifacts", _ => JobHostOptions.JobSettingsOf(configuration).ArtifactsDirectory)
+            .AddWritableDirectory("work", sp => sp.GetRequiredService<IOptions<JobSettings>>().Value.WorkDirectory)
+            .AddWritableDirectory("artifacts", sp => sp.GetRequiredService<IOptions<JobSettings>>().Value.ArtifactsDirectory)
             .AddCheck<DeviceHealthCheck>("device");
-        builder.Services.AddJobService(JobHostOptions.FromConfiguration(service, configuration), addJobConsumers);
+        builder.Services.AddJobService(JobHostOptions.FromConfiguration(service, builder.Configuration), addJobConsumers);
         return builder;
     }
 
