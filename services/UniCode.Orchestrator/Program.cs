@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using UniCode.Hosting;
 using UniCode.Orchestrator.Hosting;
+using UniCode.Settings;
 
 namespace UniCode.Orchestrator;
 
@@ -17,7 +18,8 @@ public static class Program
     public static void Configure(HostApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
+        builder.Services.AddSettings<OrchestratorOptions>();
         builder.Services.AddOrchestrator(new OrchestratorHostSettings(
-            configuration.DatabaseSettings(), configuration.RabbitMqSettings(), OrchestratorOptions.FromEnvironment(key => configuration[key])));
+            configuration.DatabaseSettings(), configuration.RabbitMqSettings(), configuration.Settings<OrchestratorOptions>()));
     }
 }
