@@ -6,6 +6,7 @@ using UniCode.Hosting.Health;
 using UniCode.Messaging;
 using UniCode.Persistence;
 using UniCode.Persistence.Artifacts;
+using UniCode.Settings;
 
 namespace UniCode.Preprocessing;
 
@@ -26,7 +27,8 @@ public static class Program
         // Hosted services start in registration order: migrate before the bus starts consuming.
         builder.Services.AddResultsDatabase();
         builder.Services.AddResultsDatabaseMigrationAtStartup();
-        builder.Services.AddDatasetPreprocessor(Artifacts(configuration), PreprocessingOptions.FromEnvironment(key => configuration[key]));
+        builder.Services.AddSettings<PreprocessingOptions>();
+        builder.Services.AddDatasetPreprocessor(Artifacts(configuration), configuration.Settings<PreprocessingOptions>());
         // One dataset at a time per process: do not hold further messages another instance could take.
         builder.Services.AddUniCodeBus(configuration.RabbitMqSettings() with { PrefetchCount = 1 }, x => x.AddPreprocessingConsumers());
     }
