@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using UniCode.Hosting;
 using UniCode.Jobs;
 
 namespace UniCode.Evaluation;
@@ -12,7 +13,7 @@ namespace UniCode.Evaluation;
 /// </summary>
 public static class Program
 {
-    public static Task<int> Main(string[] args) => JobServiceProgram.RunAsync("evaluation", args, AddConsumers);
+    public static Task<int> Main(string[] args) => ServiceHost.RunAsync("evaluation", args, b => b.AddJobService("evaluation", AddConsumers));
 
     /// <summary>The evaluation job consumer and its job (tests build evaluation hosts with it too).</summary>
     public static void AddConsumers(IBusRegistrationConfigurator x, JobHostOptions options)

@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using UniCode.Hosting;
 using UniCode.Jobs;
 
 namespace UniCode.Finetuning;
@@ -12,7 +13,7 @@ namespace UniCode.Finetuning;
 /// </summary>
 public static class Program
 {
-    public static Task<int> Main(string[] args) => JobServiceProgram.RunAsync("finetuning", args, AddConsumers);
+    public static Task<int> Main(string[] args) => ServiceHost.RunAsync("finetuning", args, b => b.AddJobService("finetuning", AddConsumers));
 
     /// <summary>The fine-tuning job consumer and its job (tests build fine-tuning hosts with it too).</summary>
     public static void AddConsumers(IBusRegistrationConfigurator x, JobHostOptions options)

@@ -1,14 +1,16 @@
 using System.Globalization;
 using Quartz;
 using UniCode.Messaging;
+using UniCode.Settings;
 
 namespace UniCode.Orchestrator;
 
 /// <summary>
 /// Settings of the chain coordinator. <see cref="FromEnvironment(Func{string, string?})"/> reads them
-/// from UNICODE_* variables; every variable is optional.
+/// from UNICODE_* configuration keys (the one binding path, <see cref="ISettings{TSelf}"/>); every variable is optional.
+/// The host reads them from its configuration and registers them as options validated on start.
 /// </summary>
-public sealed record OrchestratorOptions
+public sealed record OrchestratorOptions : ISettings<OrchestratorOptions>
 {
     public const string CodeVersionVariable = "UNICODE_CODE_VERSION";
     public const string EvalCodeVersionVariable = "UNICODE_EVAL_CODE_VERSION";

@@ -1,35 +1,25 @@
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using UniCode.Messaging;
-using UniCode.Orchestrator;
+using UniCode.Hosting;
 using UniCode.Orchestrator.Hosting;
-using UniCode.Persistence;
+using UniCode.Settings;
 
-// unicode-orchestrator          run the chain coordinator (until SIGTERM)
-// unicode-orchestrator health   check PostgreSQL and RabbitMQ, print one JSON line, exit 0 (healthy) or 1
-switch (args)
-{
-    case ["health", ..]:
-        return await HealthCommand.RunAsync(Environment.GetEnvironmentVariable, Console.Out, CancellationToken.None);
-    case [] or ["run"]:
-        break;
-    default:
-        await Console.Error.WriteLineAsync($"unicode-orchestrator: unknown command '{string.Join(' ', args)}'; expected no argument (run), 'run' or 'health'");
-        return 2;
-}
+namespace UniCode.Orchestrator;
 
-var builder = Host.CreateApplicationBuilder();
-UniCode.Hosting.ServiceProgram.AddUniCodeJsonConsole(builder.Logging);   // one JSON line a record, scopes (chain_id, job_id), EF Core quiet: as every service
-OrchestratorHostSettings settings;
-try
+/// <summary>
+/// unicode-orchestrator: runs the chain coordinator (<see cref="ServiceHost"/>, until SIGTERM);
+/// `unicode-orchestrator health` checks PostgreSQL and RabbitMQ and prints one JSON line. Settings: the
+/// <see cref="ServiceDefaults"/> (UNICODE_PG, UNICODE_RABBITMQ_*, UNICODE_BUS_PREFIX) and <see cref="OrchestratorOptions"/>.
+/// </summary>
+public static class Program
 {
-    settings = new OrchestratorHostSettings(DatabaseSettings.FromEnvironment(), RabbitMqSettings.FromEnvironment(), OrchestratorOptions.FromEnvironment());
+    public static Task<int> Main(string[] args) => ServiceHost.RunAsync("orchestrator", args, Configure);
+
+    /// <summary>The orchestrator's own registrations, after the service defaults.</summary>
+    public static void Configure(HostApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        builder.Services.AddSettings<OrchestratorOptions>();
+        builder.Services.AddOrchestrator(new OrchestratorHostSettings(
+            configuration.DatabaseSettings(), configuration.RabbitMqSettings(), configuration.Settings<OrchestratorOptions>()));
+    }
 }
-catch (Exception e) when (e is InvalidOperationException or ArgumentException)
-{
-    await Console.Error.WriteLineAsync($"unicode-orchestrator: {e.Message}");
-    return 2;
-}
-builder.Services.AddOrchestrator(settings);
-await builder.Build().RunAsync();
-return 0;

@@ -8,15 +8,17 @@ using UniCode.Persistence;
 using UniCode.Persistence.Artifacts;
 using UniCode.Persistence.Entities;
 using UniCode.Persistence.Writers;
+using UniCode.Settings;
 
 namespace UniCode.Preprocessing;
 
 /// <summary>Settings of the preprocessing service.</summary>
 /// <param name="VerifyPack">
 /// Re-open every new pack with the npy reader and require its content hash to equal the source's before
-/// publishing it (one more read of the data; UNICODE_PREPROCESS_VERIFY, default true).
+/// publishing it (one more read of the data; UNICODE_PREPROCESS_VERIFY, default true). The host reads it from its
+/// configuration (<see cref="ISettings{TSelf}"/>, the one binding path) as options validated on start.
 /// </param>
-public sealed record PreprocessingOptions(bool VerifyPack = true)
+public sealed record PreprocessingOptions(bool VerifyPack = true) : ISettings<PreprocessingOptions>
 {
     public const string VerifyVariable = "UNICODE_PREPROCESS_VERIFY";
 

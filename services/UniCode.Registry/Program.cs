@@ -1,24 +1,34 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using UniCode.Hosting;
+using UniCode.Hosting.Health;
 using UniCode.Messaging;
 using UniCode.Persistence;
 using UniCode.Persistence.Artifacts;
-using UniCode.Registry;
 
-// unicode-registry: `dotnet run --project services/UniCode.Registry` runs the service,
-// `… -- health` checks PostgreSQL, RabbitMQ and the artifact store and prints one JSON line.
-// Configuration (environment): UNICODE_PG, UNICODE_RABBITMQ_HOST/PORT/VHOST/USER/PASS, UNICODE_ARTIFACTS,
-// UNICODE_BUS_PREFIX (optional).
-return await ServiceProgram.RunAsync("registry", args,
-    [
-        HealthChecks.Postgres(DatabaseSettings.FromEnvironment),
-        HealthChecks.RabbitMq(RabbitMqSettings.FromEnvironment),
-        HealthChecks.ArtifactDirectory(() => ArtifactStore.FromEnvironment()),
-    ],
-    builder =>
+namespace UniCode.Registry;
+
+/// <summary>
+/// unicode-registry: runs the service (<see cref="ServiceHost"/>); `unicode-registry health` checks PostgreSQL,
+/// RabbitMQ and the artifact store and prints one JSON line. Settings: the <see cref="ServiceDefaults"/>
+/// (UNICODE_PG, UNICODE_RABBITMQ_*, UNICODE_BUS_PREFIX) and UNICODE_ARTIFACTS.
+/// </summary>
+public static class Program
+{
+    public static Task<int> Main(string[] args) => ServiceHost.RunAsync("registry", args, Configure);
+
+    /// <summary>The registry's own registrations, after the service defaults.</summary>
+    public static void Configure(HostApplicationBuilder builder)
     {
+        var configuration = builder.Configuration;
+        builder.Services.AddHealthChecks().AddWritableDirectory("artifacts", _ => Artifacts(configuration).Root, "tmp");
         // Hosted services start in registration order: migrate before the bus starts consuming.
-        builder.Services.AddResultsDatabase(DatabaseSettings.FromEnvironment());
+        builder.Services.AddResultsDatabase();
         builder.Services.AddResultsDatabaseMigrationAtStartup();
-        builder.Services.AddCheckpointRegistry(ArtifactStore.FromEnvironment());
-        builder.Services.AddUniCodeBus(RabbitMqSettings.FromEnvironment(), x => x.AddRegistryConsumers());
-    });
+        builder.Services.AddCheckpointRegistry(Artifacts(configuration));
+        builder.Services.AddUniCodeBus(configuration.RabbitMqSettings(), x => x.AddRegistryConsumers());
+    }
+
+    private static ArtifactStore Artifacts(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        ArtifactStore.FromEnvironment(key => configuration[key]);
+}

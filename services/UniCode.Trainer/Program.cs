@@ -1,5 +1,6 @@
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using UniCode.Hosting;
 using UniCode.Jobs;
 
 namespace UniCode.Trainer;
@@ -12,7 +13,7 @@ namespace UniCode.Trainer;
 /// </summary>
 public static class Program
 {
-    public static Task<int> Main(string[] args) => JobServiceProgram.RunAsync("trainer", args, AddConsumers);
+    public static Task<int> Main(string[] args) => ServiceHost.RunAsync("trainer", args, b => b.AddJobService("trainer", AddConsumers));
 
     /// <summary>The trainer's job consumer and its job (tests build trainer hosts with it too).</summary>
     public static void AddConsumers(IBusRegistrationConfigurator x, JobHostOptions options)

@@ -1,14 +1,19 @@
 using MassTransit;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using UniCode.Contracts.Common;
 using UniCode.Contracts.Evaluation;
 using UniCode.Contracts.Finetuning;
 using UniCode.Contracts.Pretraining;
+using UniCode.Hosting;
+using UniCode.Hosting.Health;
 using UniCode.Messaging;
 using UniCode.Persistence;
 using UniCode.Persistence.Artifacts;
+using UniCode.Settings;
 
 namespace UniCode.Jobs;
 
@@ -28,19 +33,39 @@ public sealed record JobHostOptions(string Service)
 
     public LogLevel MinimumLogLevel { get; init; } = LogLevel.Information;
 
-    /// <summary>Reads UNICODE_RABBITMQ_*, UNICODE_PG and the <see cref="JobSettings"/> variables.</summary>
+    /// <summary>Reads UNICODE_RABBITMQ_*, UNICODE_PG and the <see cref="JobSettings"/> variables from <paramref name="configuration"/>.</summary>
     /// <exception cref="InvalidOperationException">A variable is missing or malformed; the message names it.</exception>
-    public static JobHostOptions FromEnvironment(string service) => new(service)
+    public static JobHostOptions FromConfiguration(string service, IConfiguration configuration) => new(service)
     {
-        RabbitMq = RabbitMqSettings.FromEnvironment(),
-        Database = DatabaseSettings.FromEnvironment(),
-        Jobs = JobSettings.FromEnvironment(),
+        RabbitMq = configuration.RabbitMqSettings(),
+        Database = configuration.DatabaseSettings(),
+        Jobs = JobSettingsOf(configuration),
     };
+
+    /// <summary>The <see cref="JobSettings"/> variables of <paramref name="configuration"/>; relative defaults are under the repository root above the current directory.</summary>
+    public static JobSettings JobSettingsOf(IConfiguration configuration) => configuration.Settings<JobSettings>();
 }
 
 /// <summary>Builds the Generic Host of a job service: JSON logs, migrations, the job runtime and the bus.</summary>
 public static class JobServiceHost
 {
+    /// <summary>
+    /// A job service's registrations on a <see cref="ServiceHost"/> builder (after the service defaults): the
+    /// <see cref="JobHostOptions"/> read from configuration, the job runtime and the bus (<see cref="AddJobService"/>),
+    /// and the "work", "artifacts" and "device" health checks.
+    /// </summary>
+    public static HostApplicationBuilder AddJobService(this HostApplicationBuilder builder, string service,
+        Action<IBusRegistrationConfigurator, JobHostOptions> addJobConsumers)
+    {
+        builder.Services.AddSettings<JobSettings>();
+        builder.Services.AddHealthChecks()
+            .AddWritableDirectory("work", sp => sp.GetRequiredService<IOptions<JobSettings>>().Value.WorkDirectory)
+            .AddWritableDirectory("artifacts", sp => sp.GetRequiredService<IOptions<JobSettings>>().Value.ArtifactsDirectory)
+            .AddCheck<DeviceHealthCheck>("device");
+        builder.Services.AddJobService(JobHostOptions.FromConfiguration(service, builder.Configuration), addJobConsumers);
+        return builder;
+    }
+
     /// <summary>
     /// A host for <paramref name="options"/>; <paramref name="addJobConsumers"/> registers the service's job
     /// consumers (with <see cref="AddJobConsumer{T}"/>), <paramref name="configureServices"/> adds more
@@ -167,7 +192,7 @@ public static class JobServiceHost
     /// </summary>
     public static ILoggingBuilder AddJobServiceJsonConsole(this ILoggingBuilder logging, LogLevel minimum = LogLevel.Information)
     {
-        UniCode.Hosting.ServiceProgram.AddUniCodeJsonConsole(logging);   // the same JSON console as every service
+        logging.AddUniCodeJsonConsole();   // the same JSON console as every service (ServiceDefaults)
         return logging.SetMinimumLevel(minimum);
     }
 

@@ -1,14 +1,16 @@
 using System.Globalization;
 using UniCode.Persistence.Artifacts;
+using UniCode.Settings;
 
 namespace UniCode.Jobs;
 
 /// <summary>
 /// Per-host settings of a job service, from UNICODE_* environment variables. Nothing here changes a
 /// job's result (that is fixed by the job message and the code version); these say where and how a
-/// host runs its jobs.
+/// host runs its jobs. Job service hosts read them as options (<see cref="SettingsBinding.AddSettings{T}"/>, validated
+/// on start).
 /// </summary>
-public sealed record JobSettings
+public sealed record JobSettings : ISettings<JobSettings>
 {
     public const string DeviceVariable = "UNICODE_DEVICE";
     public const string WorkVariable = "UNICODE_WORK";
@@ -80,7 +82,10 @@ public sealed record JobSettings
     /// <summary>Reads the UNICODE_* variables of the process; relative defaults are under the repository root above the current directory.</summary>
     public static JobSettings FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable, Directory.GetCurrentDirectory());
 
-    /// <summary>Reads the variables through <paramref name="lookup"/> (tests pass a dictionary).</summary>
+    /// <summary>The one binding (<see cref="ISettings{TSelf}"/>): relative defaults are under the repository root above the current directory.</summary>
+    static JobSettings ISettings<JobSettings>.FromEnvironment(Func<string, string?> lookup) => FromEnvironment(lookup, Directory.GetCurrentDirectory());
+
+    /// <summary>Reads the variables through <paramref name="lookup"/> (a host's configuration; tests pass a dictionary).</summary>
     /// <exception cref="InvalidOperationException">A variable has a value outside what it accepts; the message names it.</exception>
     public static JobSettings FromEnvironment(Func<string, string?> lookup, string startDirectory)
     {

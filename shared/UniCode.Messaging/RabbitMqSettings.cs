@@ -1,17 +1,19 @@
 using System.Globalization;
+using UniCode.Settings;
 
 namespace UniCode.Messaging;
 
 /// <summary>
 /// The broker and the bus conventions of one host. Connection values come from UNICODE_RABBITMQ_*;
-/// the rest are per-host choices (a trainer host uses <c>settings with { PrefetchCount = 1 }</c>).
+/// the rest are per-host choices (a trainer host uses <c>settings with { PrefetchCount = 1 }</c>). Hosts read it as
+/// options (<see cref="SettingsBinding.AddSettings{T}"/>, validated on start); the command line from its environment.
 /// </summary>
 /// <param name="Host">Broker host name or address (UNICODE_RABBITMQ_HOST).</param>
 /// <param name="Port">AMQP port (UNICODE_RABBITMQ_PORT).</param>
 /// <param name="VirtualHost">RabbitMQ virtual host (UNICODE_RABBITMQ_VHOST).</param>
 /// <param name="Username">User (UNICODE_RABBITMQ_USER).</param>
 /// <param name="Password">Password (UNICODE_RABBITMQ_PASS).</param>
-public sealed record RabbitMqSettings(string Host, int Port, string VirtualHost, string Username, string Password)
+public sealed record RabbitMqSettings(string Host, int Port, string VirtualHost, string Username, string Password) : ISettings<RabbitMqSettings>
 {
     public const string HostVariable = "UNICODE_RABBITMQ_HOST";
     public const string PortVariable = "UNICODE_RABBITMQ_PORT";
@@ -72,7 +74,7 @@ public sealed record RabbitMqSettings(string Host, int Port, string VirtualHost,
     /// <summary>Reads UNICODE_RABBITMQ_HOST, _PORT, _VHOST, _USER and _PASS, and the optional UNICODE_BUS_PREFIX and UNICODE_RETRY_WINDOW_SECONDS, from the process environment.</summary>
     public static RabbitMqSettings FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable);
 
-    /// <summary>Reads the variables through <paramref name="lookup"/> (tests pass a dictionary).</summary>
+    /// <summary>Reads the variables through <paramref name="lookup"/> (a host's configuration; tests pass a dictionary).</summary>
     /// <exception cref="InvalidOperationException">A variable is missing, or the port is not a number in 1..65535.</exception>
     public static RabbitMqSettings FromEnvironment(Func<string, string?> lookup)
     {

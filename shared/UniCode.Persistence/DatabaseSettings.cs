@@ -1,16 +1,20 @@
 using Npgsql;
+using UniCode.Settings;
 
 namespace UniCode.Persistence;
 
-/// <summary>Where the results database is: the Npgsql connection string in UNICODE_PG.</summary>
-public sealed record DatabaseSettings(string ConnectionString)
+/// <summary>
+/// Where the results database is: the Npgsql connection string in UNICODE_PG. Hosts read it as options
+/// (<see cref="SettingsBinding.AddSettings{T}"/>, validated on start); the command line from its environment.
+/// </summary>
+public sealed record DatabaseSettings(string ConnectionString) : ISettings<DatabaseSettings>
 {
     public const string VariableName = "UNICODE_PG";
 
     /// <summary>Reads UNICODE_PG from the process environment.</summary>
     public static DatabaseSettings FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable);
 
-    /// <summary>Reads UNICODE_PG through <paramref name="lookup"/> (tests pass a dictionary).</summary>
+    /// <summary>Reads UNICODE_PG through <paramref name="lookup"/> (a host's configuration; tests pass a dictionary).</summary>
     /// <exception cref="InvalidOperationException">UNICODE_PG is missing or not a connection string.</exception>
     public static DatabaseSettings FromEnvironment(Func<string, string?> lookup)
     {

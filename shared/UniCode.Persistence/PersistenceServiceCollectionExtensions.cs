@@ -1,5 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using UniCode.Settings;
 
 namespace UniCode.Persistence;
 
@@ -9,10 +11,27 @@ public static class PersistenceServiceCollectionExtensions
     /// Registers <see cref="ResultsDbContext"/> (scoped) and <see cref="IDbContextFactory{ResultsDbContext}"/>
     /// (singleton, for consumers and background services that own their context's lifetime).
     /// </summary>
-    public static IServiceCollection AddResultsDatabase(this IServiceCollection services, DatabaseSettings settings)
+    /// <summary>
+    /// As below, with <see cref="DatabaseSettings"/> as options from the host's configuration (UNICODE_PG), validated
+    /// when the host starts.
+    /// </summary>
+    public static IServiceCollection AddResultsDatabase(this IServiceCollection services)
+    {
+        services.AddSettings<DatabaseSettings>();
+        return services.AddResultsDatabase(sp => sp.GetRequiredService<IOptions<DatabaseSettings>>().Value);
+    }
+
+    public static IServiceCollection AddResultsDatabase(this IServiceCollection services, DatabaseSettings settings) =>
+        services.AddResultsDatabase(_ => settings);
+
+    /// <summary>
+    /// As above, with the settings read when the database is first needed (a host whose UNICODE_PG is malformed
+    /// still builds: its `health` verb reports it).
+    /// </summary>
+    public static IServiceCollection AddResultsDatabase(this IServiceCollection services, Func<IServiceProvider, DatabaseSettings> settings)
     {
         services.AddSingleton(settings);
-        services.AddDbContextFactory<ResultsDbContext>(o => ResultsDbContextOptions.Configure(o, settings.ConnectionString));
+        services.AddDbContextFactory<ResultsDbContext>((sp, o) => ResultsDbContextOptions.Configure(o, sp.GetRequiredService<DatabaseSettings>().ConnectionString));
         return services;
     }
 

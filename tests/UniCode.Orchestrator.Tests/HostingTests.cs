@@ -1,4 +1,5 @@
 using System.Text.Json;
+using UniCode.Hosting;
 using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Orchestrator.Hosting;
 
@@ -21,10 +22,13 @@ public sealed class HostingTests(ServerFixture servers)
     private static async Task<(int Exit, JsonElement Line)> HealthAsync(Dictionary<string, string?> environment)
     {
         var output = new StringWriter();
-        var exit = await HealthCommand.RunAsync(name => environment.GetValueOrDefault(name), output, CancellationToken.None);
+        var exit = await ServiceHost.HealthAsync("orchestrator", Program.Configure, output, environment);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         return (exit, JsonDocument.Parse(Assert.Single(lines)).RootElement);
     }
+
+    private static JsonElement Check(JsonElement report, string name) =>
+        Assert.Single(report.GetProperty("checks").EnumerateArray(), c => c.GetProperty("name").GetString() == name);
 
     [Fact]
     public async Task Health_prints_one_json_line_and_exits_0_when_postgres_and_rabbitmq_answer()
@@ -33,25 +37,25 @@ public sealed class HostingTests(ServerFixture servers)
 
         Assert.Equal(0, exit);
         Assert.Equal(("orchestrator", "healthy"), (line.GetProperty("service").GetString(), line.GetProperty("status").GetString()));
-        Assert.True(line.GetProperty("checks").GetProperty("postgres").GetProperty("ok").GetBoolean());
-        Assert.True(line.GetProperty("checks").GetProperty("rabbitmq").GetProperty("ok").GetBoolean());
+        Assert.True(Check(line, "postgres").GetProperty("healthy").GetBoolean());
+        Assert.True(Check(line, "rabbitmq").GetProperty("healthy").GetBoolean());
     }
 
     [Fact]
     public async Task Health_exits_1_naming_what_is_missing_or_down()
     {
         var environment = Environment();
-        environment.Remove("UNICODE_PG");
+        environment["UNICODE_PG"] = null;   // not set (the test process's own environment is not consulted for it)
         environment["UNICODE_RABBITMQ_PASS"] = "wrong-password";
 
         var (exit, line) = await HealthAsync(environment);
 
         Assert.Equal(1, exit);
         Assert.Equal("unhealthy", line.GetProperty("status").GetString());
-        var postgres = line.GetProperty("checks").GetProperty("postgres");
-        Assert.False(postgres.GetProperty("ok").GetBoolean());
+        var postgres = Check(line, "postgres");
+        Assert.False(postgres.GetProperty("healthy").GetBoolean());
         Assert.StartsWith("UNICODE_PG is not set", postgres.GetProperty("detail").GetString());
-        Assert.False(line.GetProperty("checks").GetProperty("rabbitmq").GetProperty("ok").GetBoolean());
+        Assert.False(Check(line, "rabbitmq").GetProperty("healthy").GetBoolean());
     }
 
     [Fact]
