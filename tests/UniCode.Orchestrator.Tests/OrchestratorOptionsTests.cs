@@ -32,7 +32,7 @@ public sealed class OrchestratorOptionsTests
 
     [Theory]
     [InlineData("UNICODE_REEVALUATION_CRON", "every night", "OrchestratorOptions.ReevaluationCron (UNICODE_REEVALUATION_CRON) = 'every night': expected a Quartz cron expression with seconds, e.g. '0 0 2 * * ?' (02:00 every day)")]
-    [InlineData("UNICODE_HEARTBEAT_LEASE", "soon", "UNICODE_HEARTBEAT_LEASE = 'soon': expected a duration hh:mm:ss, e.g. 00:30:00")]
+    [InlineData("UNICODE_HEARTBEAT_LEASE", "soon", "UNICODE_HEARTBEAT_LEASE = 'soon': expected a duration hh:mm:ss, e.g. 00:00:30")]   // WorkerLease parses it: its own example
     public async Task A_bad_value_stops_the_start_naming_the_variable_and_the_expected_value(string variable, string value, string message)
     {
         using var host = ServiceHost.Build("orchestrator", b => b.Services.AddSettings<OrchestratorOptions>(), Configuration(variable, value));
