@@ -44,13 +44,21 @@ public sealed class SegmentCorrespondence : nn.Module
         if (audioInput.ndim != 3 || pooledVideo.ndim != 3 || audioInput.shape[0] != pooledVideo.shape[0] || audioInput.shape[1] != pooledVideo.shape[1])
             throw new ArgumentException($"SegmentCorrespondence: audio [{string.Join(", ", audioInput.shape)}] and pooled video [{string.Join(", ", pooledVideo.shape)}], expected [B, T, ·] alike");
         using var scope = NewDisposeScope();
-        var a = F.normalize(audio.call(audioInput), p: 2, dim: -1).transpose(0, 1);     // [T, B, D]
-        var v = F.normalize(video.call(pooledVideo), p: 2, dim: -1).transpose(0, 1);    // [T, B, D]
+        var (a, v) = Project(audioInput, pooledVideo);
         return Loss(a, v, temperature).MoveToOuterDisposeScope();
     }
 
+    /// <summary>The normalised projections a = n(W_a x_a), v = n(W_v p_v), each [T, B, D] (seconds first).</summary>
+    public (Tensor Audio, Tensor Video) Project(Tensor audioInput, Tensor pooledVideo)
+    {
+        using var scope = NewDisposeScope();
+        var a = F.normalize(audio.call(audioInput), p: 2, dim: -1).transpose(0, 1);     // [T, B, D]
+        var v = F.normalize(video.call(pooledVideo), p: 2, dim: -1).transpose(0, 1);    // [T, B, D]
+        return (a.MoveToOuterDisposeScope(), v.MoveToOuterDisposeScope());
+    }
+
     /// <summary>The symmetric InfoNCE over already-normalised a, v [T, B, D]: (1/T) Σ_t ½ (CE_rows + CE_columns).</summary>
-    internal static Tensor Loss(Tensor a, Tensor v, double temperature)
+    public static Tensor Loss(Tensor a, Tensor v, double temperature)
     {
         using var scope = NewDisposeScope();
         var scores = a.bmm(v.transpose(1, 2)) / temperature;                              // S_t [T, B, B]
