@@ -45,9 +45,9 @@ public sealed class SemanticEncoder : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        if (pooler is null) return trm.call(x);
-        using var pooled = pooler.call(x);
-        return trm.call(pooled);
+        var (z, pooled) = ForwardWithPooled(x);
+        pooled?.Dispose();
+        return z;
     }
 
     /// <summary>z = Φ(x) and, for video, the pooler's per-segment output [B, T, Dv] it was computed from (null otherwise).</summary>
