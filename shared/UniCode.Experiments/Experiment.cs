@@ -295,7 +295,10 @@ public static class Experiment
         var content = clips.Splits.TryGetValue(DownstreamOptions.Ave.TrainSplit, out var train) && train.Length > 0
             ? Model.Diagnostics.CodeContent.Measure(model, clips.Features, clips.LabelsFor, train, clips.Split(split))
             : null;
-        return new LearningReport(split, chance, classes, codes, heads, probes, checks, CodeContent: content);
+        var terms = train is { Length: > 0 } && split != DownstreamOptions.Ave.TrainSplit
+            ? Model.Diagnostics.CrossModalGeneralization.Measure(model, clips.Features, train, clips.Split(split))
+            : null;
+        return new LearningReport(split, chance, classes, codes, heads, probes, checks, CodeContent: content, CrossModalTerms: terms);
     }
 
     /// <summary>The AVE head on each modality's semantic features z (before quantisation), in-modality, as <see cref="LearningReport.BeforeQuantisation"/>.</summary>
@@ -379,8 +382,9 @@ public static class Experiment
     /// <summary>
     /// The learning check as result rows beside each direction's score (so the results database and its views carry
     /// it): "learned" (1 or 0: no collapse, the source head fitted and, where checked, scored above twice chance in its own modality), "collapsed" (1 or 0, the target modality's
-    /// codes), "probe_ceiling" (the target modality's raw-feature probe, when there is one) and, for accuracy rows
-    /// only (100 / classes is no chance level of an F1 or a recall), "chance".
+    /// codes), "probe_ceiling" (the target modality's raw-feature probe, when there is one), for accuracy rows
+    /// only (100 / classes is no chance level of an F1 or a recall) "chance", and for cross-modal rows of a run that measured
+    /// its cross-modal terms "memorised_terms" (how many of them paired training clips but not held-out ones).
     /// </summary>
     public static IEnumerable<MetricRow> LearningRows(LearningReport learning, IReadOnlyList<MetricRow> rows)
     {
@@ -395,6 +399,8 @@ public static class Experiment
             if (r.Metric == "accuracy") yield return r with { Metric = "chance", Value = learning.Chance };
             if (learning.Probes.FirstOrDefault(p => p.Modality == Name(r.Target)) is { } probe)
                 yield return r with { Metric = "probe_ceiling", Value = probe.Value };
+            if (learning.CrossModalTerms is { Count: > 0 } && r.Source != r.Target)
+                yield return r with { Metric = "memorised_terms", Value = learning.MemorisedTerms.Count };
         }
     }
 

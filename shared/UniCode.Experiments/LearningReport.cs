@@ -52,6 +52,9 @@ public sealed record ProbeScore(string Modality, string Direction, double Value)
 /// (only when asked, <c>--cell-probe</c>): the video probe on every grid cell, max over cells and seconds — whether the
 /// class is in the video at all where the grid mean (<see cref="Probes"/>, the ceiling the checks use) cannot read it.
 /// <see cref="VideoAttention"/> (with <c>--semantic-probe</c>, synthetic data only): where the video pooler looks.
+/// <see cref="CrossModalTerms"/>: each cross-modal pre-training term on training clips, on held-out clips of
+/// <see cref="Split"/> and on those clips with the pairing shuffled — whether what the terms learned carries over or was
+/// memorised; a memorised term gives a warning.
 /// </summary>
 public sealed record LearningReport(
     string Split,
@@ -64,8 +67,12 @@ public sealed record LearningReport(
     IReadOnlyList<ProbeScore>? SemanticProbes = null,
     IReadOnlyList<CodeContent>? CodeContent = null,
     IReadOnlyList<ProbeScore>? CellProbes = null,
-    ObjectAttention? VideoAttention = null)
+    ObjectAttention? VideoAttention = null,
+    IReadOnlyList<CrossModalTermGap>? CrossModalTerms = null)
 {
+    /// <summary>The cross-modal terms that paired the training clips but not held-out ones (a warning each; not part of <see cref="Learned"/>).</summary>
+    [JsonIgnore]
+    public IReadOnlyList<CrossModalTermGap> MemorisedTerms => CrossModalTerms?.Where(t => t.Memorised).ToList() ?? [];
 
     /// <summary>
     /// Diagnostic, only when asked (<c>--semantic-probe</c>): the same head on the continuous semantic features z of
@@ -98,6 +105,13 @@ public sealed record LearningReport(
 
     /// <summary>What every warning line ends with, wherever it is printed or logged.</summary>
     public const string NotAScore = "this result did not learn; do not read it as a score";
+
+    /// <summary>
+    /// One line per memorised cross-modal term: a caution, not a failed check — the run's scores are what they are, but
+    /// the shared code was shaped by which training clips go together rather than by what the modalities share.
+    /// </summary>
+    public IReadOnlyList<string> Cautions => MemorisedTerms.Select(t => string.Create(CultureInfo.InvariantCulture,
+        $"the cross-modal term {t.Term} pairs training clips ({t.Train:F3}) but not held-out clips of {Split} ({t.HeldOut:F3}; {t.Shuffled:F3} with the pairing shuffled, {t.Clips} clips): it memorised which training clips go together")).ToList();
 
     /// <summary>One line per problem found; empty when the run learned.</summary>
     public IReadOnlyList<string> Warnings

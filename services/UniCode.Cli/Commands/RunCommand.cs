@@ -86,6 +86,8 @@ public static class RunCommand
     {
         foreach (var w in result.Learning.Warnings)
             Console.Error.WriteLine($"warning: {result.Label} seed {result.Seed}: {w} — {LearningReport.NotAScore}");
+        foreach (var w in result.Learning.Cautions)
+            Console.Error.WriteLine($"warning: {result.Label} seed {result.Seed}: {w}");
     }
 
     private static void WriteJson(ParsedArgs a, ExperimentResult result)

@@ -150,6 +150,16 @@ public sealed record UniCodeConfig
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public SegmentCorrespondenceConfig? SegmentCorrespondence { get; init; }
 
+    // ------------------------------------------------------------------ clip-style mixing (not in the paper)
+    /// <summary>
+    /// Pre-training augmentation that mixes each clip's per-channel statistics with another clip's, drawn independently
+    /// per modality (<see cref="Augmentation.ClipStyleMixing"/>), so the cross-modal objectives cannot pair the training
+    /// clips by their own per-modality nuisance; null = off, as the reference. Written into the config JSON (and so its
+    /// hash) only when set.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public StyleMixingConfig? StyleMixing { get; init; }
+
     // ------------------------------------------------------------------ optimisation
     public double LearningRate { get; init; } = 4e-4;
     public double AdamBeta1 { get; init; } = 0.9;
@@ -321,6 +331,8 @@ public sealed record UniCodeConfig
             if (!Modalities.Members().Contains(Modality.Audio) || !Modalities.Members().Contains(Modality.Video))
                 throw new ConfigException(nameof(SegmentCorrespondence), Modalities.Code(), "audio and video among the modalities (the term pairs each second of audio with its video)");
         }
+        if (StyleMixing is { } sm && !(sm.Probability >= 0 && sm.Probability <= 1))
+            throw new ConfigException($"{nameof(StyleMixing)}.{nameof(sm.Probability)}", sm.Probability, "in [0, 1]");
         Positive(nameof(LearningRate), LearningRate);
         if (!(AdamBeta1 >= 0 && AdamBeta1 < 1)) throw new ConfigException(nameof(AdamBeta1), AdamBeta1, "in [0, 1)");
         if (!(AdamBeta2 >= 0 && AdamBeta2 < 1)) throw new ConfigException(nameof(AdamBeta2), AdamBeta2, "in [0, 1)");
@@ -383,6 +395,10 @@ public sealed record UniCodeConfig
 /// <param name="Weight">Its weight in the total loss.</param>
 /// <param name="Temperature">τ of its cosine scores.</param>
 public sealed record SegmentCorrespondenceConfig(double Weight = 1.0, double Temperature = 0.1);
+
+/// <summary>Clip-style mixing's settings (<see cref="UniCodeConfig.StyleMixing"/>).</summary>
+/// <param name="Probability">Chance that a clip's statistics are mixed in a step (else it is left as it is).</param>
+public sealed record StyleMixingConfig(double Probability = 1.0);
 
 /// <summary>A config field with a value outside what the model accepts.</summary>
 public sealed class ConfigException(string field, object? value, string expected)

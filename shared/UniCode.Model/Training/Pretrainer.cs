@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using UniCode.Model.Augmentation;
 using UniCode.Model.Config;
 using UniCode.Model.Runtime;
 using static TorchSharp.torch;
@@ -77,6 +78,7 @@ public sealed class Pretrainer : IDisposable
         // Host-side and device-side randomness of this step depend only on (seed, step): a resumed run repeats them.
         var rng = new Random(StableSeed.Derive(c.Seed, Step));
         generator.manual_seed(c.Seed * 1_000_003 + Step);
+        if (c.StyleMixing is { } mixing) batch = ClipStyleMixing.Apply(batch, mixing, rng);   // not in the paper
 
         EncoderOutput enc;
         if (c.Loop == TrainingLoop.PaperEra && c.UseClub)
