@@ -78,6 +78,8 @@ demo-inprocess: build ## the same comparison without any server: in-process runs
 # The named benchmark regimes (docs/synthetic-benchmark.md, "Regimes"), fixed before any method ran on them.
 SCIENCE_REGIMES ?= easy ave-small ave-large few-classes many-classes strong-nuisance short-events
 SCIENCE_ROWS ?= all
+# Config overrides (JSON) for every run of `make science`, e.g. SCIENCE_CONFIG='{"styleMixing":{}}'.
+SCIENCE_CONFIG ?=
 
 .PHONY: science
 science: build ## every method row (Table 1 + ablations) with the raw probe, SCIENCE_SEEDS seeds, on every regime → bench-results/science.md (hours on 2 cores; resumes)
@@ -85,7 +87,7 @@ science: build ## every method row (Table 1 + ablations) with the raw probe, SCI
 	for r in $(SCIENCE_REGIMES); do \
 	  echo "== regime $$r"; \
 	  $(UNICODE) bench-science --data "synth:$$r" --rows "$(SCIENCE_ROWS)" --seeds $(SCIENCE_SEEDS) \
-	    --out bench-results/science/$$r.md --json-dir bench-results/science-runs/$$r; \
+	    $(if $(SCIENCE_CONFIG),--config '$(SCIENCE_CONFIG)') --out bench-results/science/$$r.md --json-dir bench-results/science-runs/$$r; \
 	done; \
 	{ for r in $(SCIENCE_REGIMES); do echo "## synth:$$r"; echo; cat bench-results/science/$$r.md; done; \
 	  echo "make science: $$(( ($$(date +%s) - start) / 60 )) min in all"; } > bench-results/science.md; \

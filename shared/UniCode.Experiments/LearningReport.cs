@@ -54,7 +54,7 @@ public sealed record ProbeScore(string Modality, string Direction, double Value)
 /// <see cref="VideoAttention"/> (with <c>--semantic-probe</c>, synthetic data only): where the video pooler looks.
 /// <see cref="CrossModalTerms"/>: each cross-modal pre-training term on training clips, on held-out clips of
 /// <see cref="Split"/> and on those clips with the pairing shuffled — whether what the terms learned carries over or was
-/// memorised; a memorised term gives a warning.
+/// memorised; a memorised term gives a caution line (<see cref="Cautions"/>).
 /// </summary>
 public sealed record LearningReport(
     string Split,
@@ -70,7 +70,7 @@ public sealed record LearningReport(
     ObjectAttention? VideoAttention = null,
     IReadOnlyList<CrossModalTermGap>? CrossModalTerms = null)
 {
-    /// <summary>The cross-modal terms that paired the training clips but not held-out ones (a warning each; not part of <see cref="Learned"/>).</summary>
+    /// <summary>The cross-modal terms that paired the training clips but not held-out ones (a caution each; not part of <see cref="Learned"/>).</summary>
     [JsonIgnore]
     public IReadOnlyList<CrossModalTermGap> MemorisedTerms => CrossModalTerms?.Where(t => t.Memorised).ToList() ?? [];
 

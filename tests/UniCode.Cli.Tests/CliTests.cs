@@ -143,6 +143,16 @@ public sealed class CliTests : IDisposable
         Assert.All(content, c => Assert.InRange(c.GetProperty("event_balanced_accuracy").GetDouble(), 0, 100));
         Assert.Matches(@"what the codes carry on val \(code → label lookup fitted on train\): event vs background a2a [0-9.]+, v2v [0-9.]+ \(chance 50\)", output);
         Assert.Contains("raw-feature probe (ceiling):", output);
+        // The cross-modal terms on training, held-out and shuffled held-out clips: did what they learned carry over?
+        var terms = learning.GetProperty("cross_modal_terms").EnumerateArray().ToList();
+        Assert.Equal(["cmcm", "cpc"], terms.Select(t => t.GetProperty("term").GetString()!).Order());
+        Assert.All(terms, t =>
+        {
+            foreach (var field in new[] { "train", "held_out", "shuffled" })
+                Assert.True(double.IsFinite(t.GetProperty(field).GetDouble()), field);
+            Assert.True(t.GetProperty("clips").GetInt32() >= 2);
+        });
+        Assert.Matches(@"cross-modal terms on training / held-out \(val\) / held-out shuffled clips \([0-9]+ a batch\): cpc [0-9.]+ / [0-9.]+ / [0-9.]+", output);
     }
 
     [Fact]

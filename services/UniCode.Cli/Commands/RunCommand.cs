@@ -133,6 +133,13 @@ public static class RunCommand
                 $"what the codes carry on {l.Split} (code → label lookup fitted on train): event vs background {string.Join(", ", same.Select(c => $"{c.Direction} {Pct(c.EventBalancedAccuracy)}"))} (chance 50) · " +
                 $"class on event seconds {string.Join(", ", l.CodeContent.Select(c => $"{c.Direction} {Pct(c.ClassAccuracy)}"))} (no codes: {Pct(same[0].ClassBaseline)})");
         }
+        if (l.CrossModalTerms is { Count: > 0 } terms)
+        {
+            var each = string.Join(", ", terms.Select(t => string.Create(CultureInfo.InvariantCulture,
+                $"{t.Term} {t.Train:F3} / {t.HeldOut:F3} / {t.Shuffled:F3} (carried over {(t.CarriedOver is { } c ? c.ToString("F2", CultureInfo.InvariantCulture) : "–")})")));
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"cross-modal terms on training / held-out ({l.Split}) / held-out shuffled clips ({terms[0].Clips} a batch): {each}");
+        }
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"learned: {(l.Learned ? "yes" : "NO")} · codes on {l.Split}: {string.Join(", ", l.Codes.Select(c => $"{c.Modality.ToString().ToLowerInvariant()} perplexity {c.Perplexity:F1}, {c.DistinctCodeSets} code sets / {c.Clips} clips"))}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"config {r.ConfigHash[..12]} · data {r.DatasetHash[..12]} · code {r.CodeVersion} · {r.Threads} threads · checkpoint {r.CheckpointSha256[..12]}");
