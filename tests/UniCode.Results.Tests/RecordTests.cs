@@ -35,15 +35,15 @@ public sealed class RecordTests(ServerFixture servers) : IAsyncLifetime, IDispos
         var json = Path.Combine(dir, "r.json");
         var (code, _, err) = Record("--checkpoints", checkpoints, "--json", json);
         Assert.True(code == 0, err);
-        Assert.Contains("checkpoint new, 24 of 24 result row(s) new, dataset new", err);
+        Assert.Contains("checkpoint new, 26 of 26 result row(s) new, dataset new", err);
         var first = await CountsAsync();
-        Assert.Equal([1L, 2L, 1L, 24L], first.Take(4));   // dataset, pretrain + evaluate runs, checkpoint, 4 directions × (accuracy, epoch, learned, collapsed, chance, probe_ceiling)
+        Assert.Equal([1L, 2L, 1L, 26L], first.Take(4));   // dataset, pretrain + evaluate runs, checkpoint, 4 directions × (accuracy, epoch, learned, collapsed, chance, probe_ceiling) + memorised_terms of the 2 cross-modal ones
         Assert.True(first[4] > 5);                        // final losses and codebook use as metric points
 
         // The same run again (resumed from its finished checkpoint: the same sha256): nothing new.
         (code, _, err) = Record("--checkpoints", checkpoints);
         Assert.True(code == 0, err);
-        Assert.Contains("(already there), checkpoint already there, 0 of 24 result row(s) new", err);
+        Assert.Contains("(already there), checkpoint already there, 0 of 26 result row(s) new", err);
         Assert.Equal(first, await CountsAsync());
 
         using var result = JsonDocument.Parse(await File.ReadAllTextAsync(json));
