@@ -80,15 +80,16 @@ public class CrossModalMemorizationTests(ITestOutputHelper output)
         var term = new SegmentCorrespondence(c);
         var optimizer = optim.Adam(pooler.parameters().Concat(term.parameters()), c.LearningRate);
         var background = data.Labels.select(2, data.Labels.shape[2] - 1).gt(0.5);                // [N, T]
+        var temperature = c.SegmentCorrespondence!.Temperature;
         (double Loss, double Background, double Event) Score(TensorBatchSource from, int[] rows, int[] clips)
         {
             using var s = NewDisposeScope();
             using var _ = no_grad();
             var batch = from.ReadBatch(rows, CPU, ScalarType.Float32);
             var (a, v) = term.Project(inputs.Apply(Modality.Audio, batch.Audio!), pooler.call(inputs.Apply(Modality.Video, batch.Video!)));
-            var rowCe = -nn.functional.log_softmax(a.bmm(v.transpose(1, 2)) / 0.1, 2).diagonal(0, 1, 2);        // [T, B]
+            var rowCe = -nn.functional.log_softmax(a.bmm(v.transpose(1, 2)) / temperature, 2).diagonal(0, 1, 2);        // [T, B]
             var bg = background.index_select(0, tensor(clips.Select(i => (long)i).ToArray())).t();
-            return (SegmentCorrespondence.Loss(a, v, 0.1).item<float>(), rowCe.masked_select(bg).mean().item<float>(),
+            return (SegmentCorrespondence.Loss(a, v, temperature).item<float>(), rowCe.masked_select(bg).mean().item<float>(),
                 rowCe.masked_select(bg.logical_not()).mean().item<float>());
         }
         var mixingRng = new Random(5);
