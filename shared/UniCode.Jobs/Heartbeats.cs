@@ -39,6 +39,9 @@ public sealed class RunningJobs : IJobProgressObserver
 
     public void Remove(Guid jobId) => jobs.TryRemove(jobId, out _);
 
+    /// <summary>Whether job <paramref name="jobId"/> runs on this host now.</summary>
+    public bool Contains(Guid jobId) => jobs.ContainsKey(jobId);
+
     void IJobProgressObserver.OnProgress(JobIdentity job, ProgressPoint point, CancellationToken token) => Progress(job.JobId, point.Step, point.TotalSteps);
 
     public IReadOnlyList<JobHeartbeat> Snapshot() =>
@@ -51,9 +54,12 @@ public sealed class RunningJobs : IJobProgressObserver
 /// starts), idle or busy, straight to the bus: the worker, the queues it consumes, its running jobs with their progress
 /// and start counts. Independent of the progress throttle, so a job whose progress is rare (an evaluation, a long
 /// epoch) still holds its lease. A failed publish (broker restarting) is logged and tried again at the next beat.
+/// Each beat also renews this worker's lease on the run rows of its running jobs (<see cref="RunLedger.RenewLeasesAsync"/>);
+/// a job whose run another worker holds by now (this one could not renew in time) is stopped (<see cref="StopReason.LeaseLost"/>).
 /// </summary>
 public sealed class WorkerHeartbeatService(
-    JobHostOptions options, IEnumerable<WorkerQueue> queues, RunningJobs running, IBus bus, TimeProvider time, ILogger<WorkerHeartbeatService> logger)
+    JobHostOptions options, IEnumerable<WorkerQueue> queues, RunningJobs running, RunLedger ledger, JobCancellations cancellations,
+    IBus bus, TimeProvider time, ILogger<WorkerHeartbeatService> logger)
     : BackgroundService
 {
     private readonly IReadOnlyList<WorkerQueue> served = queues.Distinct().ToList();   // registered by JobServiceHost.AddJobConsumer
@@ -94,10 +100,12 @@ public sealed class WorkerHeartbeatService(
         }
     }
 
-    /// <summary>Publishes one heartbeat now; false when the publish failed (logged).</summary>
+    /// <summary>Publishes one heartbeat now and renews the leases; false when the publish failed (logged).</summary>
     public async Task<bool> BeatAsync(CancellationToken ct)
     {
-        var beat = new WorkerHeartbeat(options.Jobs.WorkerName, options.Service, served, running.Snapshot(), time.GetUtcNow());
+        var jobs = running.Snapshot();
+        await RenewLeasesAsync(jobs.Select(j => j.JobId).ToList(), ct);
+        var beat = new WorkerHeartbeat(options.Jobs.WorkerName, options.Service, served, jobs, time.GetUtcNow());
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -111,6 +119,24 @@ public sealed class WorkerHeartbeatService(
             logger.LogWarning("Heartbeat of worker {Worker} not published (tried again in {Interval}): {Error}",
                 options.Jobs.WorkerName, options.Jobs.HeartbeatInterval, e.GetBaseException().Message);
             return false;
+        }
+    }
+
+    private async Task RenewLeasesAsync(IReadOnlyList<Guid> jobs, CancellationToken ct)
+    {
+        if (jobs.Count == 0) return;
+        try
+        {
+            var lost = await ledger.RenewLeasesAsync(options.Jobs.WorkerName, jobs, ct);
+            foreach (var (jobId, holder) in lost)
+                if (cancellations.LoseLease(jobId, holder))
+                    logger.LogError("Job {JobId}: worker {Holder} holds its run now (this worker, {Worker}, could not renew its lease within " +
+                        "{Lease}); stopping it here so that it does not run twice", jobId, holder, options.Jobs.WorkerName, options.Jobs.Lease);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            logger.LogWarning("Worker {Worker} could not renew its leases on {Jobs} running jobs (tried again in {Interval}; they lapse after {Lease}): {Error}",
+                options.Jobs.WorkerName, jobs.Count, options.Jobs.HeartbeatInterval, options.Jobs.Lease, e.GetBaseException().Message);
         }
     }
 }

@@ -12,6 +12,11 @@ public enum StopReason
     Cancelled,
     /// <summary>The worker is shutting down: the delivery goes back to the queue and the job resumes elsewhere.</summary>
     WorkerStopping,
+    /// <summary>
+    /// Another worker holds the job now (this one's heartbeat could not renew its lease in time, and a second delivery took
+    /// the job over): stop, and leave the run row and the completion to the new holder.
+    /// </summary>
+    LeaseLost,
 }
 
 /// <summary>
@@ -70,6 +75,14 @@ public sealed class JobCancellations(IHostApplicationLifetime lifetime, TimeProv
         return false;
     }
 
+    /// <summary>Stops job <paramref name="jobId"/> if it runs here because <paramref name="holder"/> holds its run now (true when it ran here).</summary>
+    public bool LoseLease(Guid jobId, string holder)
+    {
+        if (!running.TryGetValue(jobId, out var job)) return false;
+        job.LoseLease(holder);
+        return true;
+    }
+
     internal void Remove(Guid jobId, RunningJob job) => running.TryRemove(new KeyValuePair<Guid, RunningJob>(jobId, job));
 }
 
@@ -82,6 +95,7 @@ public sealed class RunningJob : IDisposable
     private readonly CancellationToken stopping;
     private readonly CancellationToken delivery;
     private string? cancelReason;
+    private string? newHolder;
 
     internal RunningJob(JobCancellations owner, Guid jobId, CancellationToken stopping, CancellationToken delivery)
     {
@@ -97,14 +111,24 @@ public sealed class RunningJob : IDisposable
     /// <summary>Fires on a CancelJob for the job, on host shutdown, or when the bus gives the delivery up.</summary>
     public CancellationToken Token => linked.Token;
 
-    /// <summary>Why <see cref="Token"/> fired. A CancelJob wins over a shutdown that happens at the same time.</summary>
+    /// <summary>Why <see cref="Token"/> fired. A CancelJob wins over a lost lease, and both over a shutdown that happens at the same time.</summary>
     public StopReason Reason =>
-        cancel.IsCancellationRequested ? StopReason.Cancelled
+        cancel.IsCancellationRequested ? (Volatile.Read(ref cancelReason) is null && NewHolder is not null ? StopReason.LeaseLost : StopReason.Cancelled)
         : stopping.IsCancellationRequested || delivery.IsCancellationRequested ? StopReason.WorkerStopping
         : StopReason.None;
 
+    /// <summary>The worker that took the job over, when <see cref="Reason"/> is <see cref="StopReason.LeaseLost"/>.</summary>
+    public string? NewHolder => Volatile.Read(ref newHolder);
+
     /// <summary>The reason given by the CancelJob, when <see cref="Reason"/> is <see cref="StopReason.Cancelled"/>.</summary>
     public string? CancelReason => Volatile.Read(ref cancelReason);
+
+    internal void LoseLease(string holder)
+    {
+        Interlocked.CompareExchange(ref newHolder, holder, null);
+        try { cancel.Cancel(); }
+        catch (ObjectDisposedException) { /* the job ended meanwhile */ }
+    }
 
     internal void Cancel(string reason)
     {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using UniCode.Contracts.Common;
 using UniCode.Messaging;
 using UniCode.Persistence.Artifacts;
+using UniCode.Persistence.Entities;
 
 namespace UniCode.Jobs;
 
@@ -24,7 +25,11 @@ namespace UniCode.Jobs;
 /// <item>Starting (the run row) and finishing (run succeeded) ride out a database restart: a transient failure there
 /// is retried in process for the bus's retry window (UNICODE_RETRY_WINDOW_SECONDS), so finished work is never re-run
 /// or failed because the database was briefly away.</item>
-/// <item>While it runs the job is in <see cref="RunningJobs"/>: the host's heartbeat reports it with its progress and start count.</item>
+/// <item>While it runs the job is in <see cref="RunningJobs"/>: the host's heartbeat reports it with its progress and start count,
+/// and renews this worker's lease on its run row (runs.worker, runs.lease_renewed_at).</item>
+/// <item>A delivery of a job that another live worker runs (a duplicate) waits until that run ends (then it re-publishes a
+/// success, or is dropped after a failure or cancellation) or the holder's lease lapses (then it takes the job over and
+/// resumes it); a worker whose job was taken over that way stops it (<see cref="StopReason.LeaseLost"/>).</item>
 /// </list>
 /// </summary>
 public sealed class JobExecutor(
@@ -67,8 +72,13 @@ public sealed class JobExecutor(
         RunStart start;
         try
         {
-            start = await Retry(logger).RunAsync($"open run {id.JobId}",
-                ct => ledger.BeginAsync(job.Kind, id, runtime.Where, ct), CancellationToken.None);
+            var claim = await ClaimAsync(job, id, logger);
+            if (claim.Start == RunStart.HeldElsewhere)
+            {
+                claim = await WaitForHolderAsync(context, job, id, claim, running, logger);
+                if (claim is null) return;
+            }
+            start = claim.Start;
         }
         catch (JobRejectedException e)
         {
@@ -86,7 +96,7 @@ public sealed class JobExecutor(
                 return;
             }
             logger.LogWarning("Run {RunId} succeeded before, but its outputs are gone: running it again", id.JobId);
-            await ledger.ReopenAsync(id.JobId, runtime.Where, CancellationToken.None);
+            await ledger.ReopenAsync(id.JobId, runtime.Where, runtime.Settings.WorkerName, CancellationToken.None);
         }
 
         var starts = Starts.Increment(execution.WorkDirectory);
@@ -112,6 +122,57 @@ public sealed class JobExecutor(
         }
     }
 
+    private Task<RunClaim> ClaimAsync<TMessage>(IJob<TMessage> job, JobIdentity id, ILogger logger) where TMessage : class
+    {
+        var claimant = new RunClaimant(runtime.Settings.WorkerName, runtime.Settings.Lease, runningJobs.Contains);
+        return Retry(logger).RunAsync($"open run {id.JobId}", ct => ledger.BeginAsync(job.Kind, id, runtime.Where, claimant, ct), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// A second delivery of a job that a live worker runs (a duplicate message, a copy handed back): it must not train the job
+    /// twice, and it must not be dropped either, because the holder may still die. It waits, re-reading the run row every
+    /// heartbeat interval, until the run ends or the holder's lease lapses: returns the claim to go on with (succeeded:
+    /// re-publish its completion; started: the holder is gone, take the job over), or null when nothing is left to do
+    /// (the holder's run failed or was cancelled; this job was cancelled; this worker stops and handed the delivery back).
+    /// </summary>
+    private async Task<RunClaim?> WaitForHolderAsync<TMessage>(ConsumeContext<TMessage> context, IJob<TMessage> job, JobIdentity id,
+        RunClaim held, RunningJob running, ILogger logger) where TMessage : class
+    {
+        logger.LogWarning("Job {JobId} is running on worker {Holder} (lease renewed {RenewedAt:O}): this delivery is a duplicate; it waits, " +
+            "holding this worker, until that run ends or its lease of {Lease} lapses", id.JobId, held.Holder, held.LeaseRenewedAt, runtime.Settings.Lease);
+        var claim = held;
+        while (claim.Start == RunStart.HeldElsewhere)
+        {
+            try
+            {
+                await Task.Delay(runtime.Settings.HeartbeatInterval, time, running.Token);
+            }
+            catch (OperationCanceledException) when (running.Reason == StopReason.Cancelled)
+            {
+                logger.LogInformation("Job {JobId} was cancelled while this duplicate delivery waited: dropped (its holder records the cancellation)", id.JobId);
+                return null;
+            }
+            catch (OperationCanceledException)
+            {
+                logger.LogInformation("Worker stopping while a duplicate delivery of job {JobId} waited: handed back to the queue", id.JobId);
+                await HandBackAsync(context);
+                return null;
+            }
+            var run = await Retry(logger).RunAsync($"read run {id.JobId}", ct => ledger.FindAsync(id.JobId, ct), CancellationToken.None);
+            if (run?.Status is RunStatuses.Failed or RunStatuses.Cancelled)
+            {
+                logger.LogWarning("Job {JobId} ended as {Status} on worker {Holder} while this duplicate delivery waited: dropped, not run again ({Error})",
+                    id.JobId, run.Status, run.Worker, run.Error);
+                return null;
+            }
+            claim = await ClaimAsync(job, id, logger);
+        }
+        if (claim.Start == RunStart.Started)
+            logger.LogWarning("Worker {Holder} stopped renewing its lease on job {JobId} ({Lease} passed): this worker takes the job over",
+                held.Holder, id.JobId, runtime.Settings.Lease);
+        return claim;
+    }
+
     private async Task RunStartedAsync<TMessage>(ConsumeContext<TMessage> context, IJob<TMessage> job, JobIdentity id, JobExecution execution,
         RunningJob running, ILogger logger) where TMessage : class
     {
@@ -132,6 +193,13 @@ public sealed class JobExecutor(
             await ledger.CancelledAsync(id.JobId, reason, CancellationToken.None);
             await context.Publish(new JobCancelled(id.JobId, job.Kind, reason, id.ChainId, id.StepKey, time.GetUtcNow()));
             Starts.Clear(execution.WorkDirectory);
+            return;
+        }
+        catch (Exception e) when (IsCancellation(e) && running.Reason == StopReason.LeaseLost)
+        {
+            await progress.DisposeAsync();
+            logger.LogError("Job {JobId} stopped here: worker {Holder} took it over after this worker's lease lapsed; the run row and the " +
+                "completion are the new holder's, this delivery is acknowledged", id.JobId, running.NewHolder);
             return;
         }
         catch (Exception e) when (IsCancellation(e) && running.Reason == StopReason.WorkerStopping)

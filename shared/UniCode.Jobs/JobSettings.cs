@@ -1,4 +1,5 @@
 using System.Globalization;
+using UniCode.Messaging;
 using UniCode.Persistence.Artifacts;
 using UniCode.Settings;
 
@@ -29,7 +30,7 @@ public sealed record JobSettings : ISettings<JobSettings>
     [
         DeviceVariable, WorkVariable, ArtifactsVariable, WorkerVariable, KeepFreedMemoryVariable,
         ProgressSecondsVariable, CheckpointEveryStepsVariable, KeepCheckpointsVariable, MaxStartsVariable, ReportEveryStepsVariable,
-        HeartbeatSecondsVariable,
+        HeartbeatSecondsVariable, WorkerLease.Variable,
     ];
 
     /// <summary>"auto" (CUDA when available), "cpu", "cuda" or "cuda:N" (UNICODE_DEVICE).</summary>
@@ -79,6 +80,14 @@ public sealed record JobSettings : ISettings<JobSettings>
     /// </summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// A worker holds each job it runs (runs.worker) for as long as its heartbeat renews the lease; a second delivery of
+    /// the job waits while the holder is alive and takes the job over once the holder has been silent for this long
+    /// (UNICODE_HEARTBEAT_LEASE, hh:mm:ss; default 30 s: the same variable and value the orchestrator's stall detection
+    /// reads). Longer than <see cref="HeartbeatInterval"/>.
+    /// </summary>
+    public TimeSpan Lease { get; init; } = WorkerLease.Default;
+
     /// <summary>Reads the UNICODE_* variables of the process; relative defaults are under the repository root above the current directory.</summary>
     public static JobSettings FromEnvironment() => FromEnvironment(Environment.GetEnvironmentVariable, Directory.GetCurrentDirectory());
 
@@ -113,8 +122,14 @@ public sealed record JobSettings : ISettings<JobSettings>
             ReportEverySteps = (int)Number(Get(ReportEveryStepsVariable), ReportEveryStepsVariable, 10, 1, "a whole number of steps ≥ 1", whole: true),
             MaxStarts = (int)Number(Get(MaxStartsVariable), MaxStartsVariable, 10, 1, "a whole number ≥ 1", whole: true),
             HeartbeatInterval = TimeSpan.FromSeconds(Number(Get(HeartbeatSecondsVariable), HeartbeatSecondsVariable, 10, 0.1, "seconds ≥ 0.1")),
-        };
+            Lease = WorkerLease.FromEnvironment(lookup),
+        }.Checked();
     }
+
+    /// <summary>The settings, or an error naming both variables when the lease would lapse between two heartbeats.</summary>
+    private JobSettings Checked() => Lease > HeartbeatInterval ? this
+        : throw new InvalidOperationException($"{WorkerLease.Variable} is {Lease:c}, not longer than {HeartbeatSecondsVariable} = " +
+            $"{HeartbeatInterval.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s; expected a lease of several heartbeat intervals (e.g. 3×)");
 
     private static double Number(string? text, string variable, double fallback, double minimum, string expected, bool whole = false)
     {

@@ -19,24 +19,41 @@ public enum RunStart
     Started,
     /// <summary>The run already succeeded: a duplicate or re-delivered message; re-publish, do no new work.</summary>
     AlreadySucceeded,
+    /// <summary>
+    /// The run is running on a live worker (another one whose lease has not lapsed, or this very worker): this delivery is
+    /// a duplicate and must not train the job a second time.
+    /// </summary>
+    HeldElsewhere,
 }
+
+/// <summary>What <see cref="RunLedger.BeginAsync"/> found; for <see cref="RunStart.HeldElsewhere"/>, who holds the run and since when.</summary>
+public sealed record RunClaim(RunStart Start, string? Holder = null, DateTimeOffset? LeaseRenewedAt = null);
+
+/// <summary>
+/// Who asks to run a job: the worker's name, the lease after which a silent holder counts as dead
+/// (UNICODE_HEARTBEAT_LEASE), and whether the job already runs in this process (a second delivery to the same worker).
+/// </summary>
+public sealed record RunClaimant(string Worker, TimeSpan Lease, Func<Guid, bool> RunningHere);
 
 /// <summary>A job message that cannot be run at all (a permanent error: never retried).</summary>
 public sealed class JobRejectedException(string message) : ArgumentException(message);
 
 /// <summary>
 /// The runs row of a job (id = JobId, unique step key) and its metric points. Every change re-reads the
-/// row; a concurrent writer makes SaveChanges throw DbUpdateConcurrencyException (xmin), which the bus
-/// treats as transient and retries.
+/// row; a concurrent writer makes SaveChanges throw DbUpdateConcurrencyException (xmin): the status changes re-read
+/// and re-apply a few times themselves (the heartbeat's lease renewal is such a writer), and what is left is transient
+/// for the bus. A running run is held by its worker (runs.worker) for as long as the worker's heartbeat renews
+/// runs.lease_renewed_at within the lease.
 /// </summary>
 public sealed class RunLedger(IDbContextFactory<ResultsDbContext> contexts, TimeProvider time)
 {
     /// <summary>
-    /// Creates the run row (status running) or, for a row not yet succeeded (queued, failed, cancelled,
-    /// interrupted), marks it running again. A succeeded row is left alone.
+    /// Creates the run row (status running, held by the claimant) or, for a row not yet succeeded (queued, failed, cancelled,
+    /// interrupted, or running on a worker whose lease lapsed), marks it running again under the claimant. A succeeded row
+    /// is left alone, and so is a row running on a live holder (<see cref="RunStart.HeldElsewhere"/>).
     /// </summary>
     /// <exception cref="JobRejectedException">The row's kind or step key does not fit the message.</exception>
-    public async Task<RunStart> BeginAsync(string kind, JobIdentity job, string device, CancellationToken ct)
+    public async Task<RunClaim> BeginAsync(string kind, JobIdentity job, string device, RunClaimant claimant, CancellationToken ct)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -59,15 +76,17 @@ public sealed class RunLedger(IDbContextFactory<ResultsDbContext> contexts, Time
                     DatasetHash = job.Run.DatasetHash,
                     Device = device,
                     Status = RunStatuses.Running,
+                    Worker = claimant.Worker,
+                    LeaseRenewedAt = now,
                     CreatedAt = now,
                     StartedAt = now,
                 });
                 try
                 {
                     await db.SaveChangesAsync(ct);
-                    return RunStart.Started;
+                    return new RunClaim(RunStart.Started);
                 }
-                catch (DbUpdateException e) when (attempt == 0 && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
+                catch (DbUpdateException e) when (attempt < ConflictAttempts && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
                 {
                     continue;   // inserted concurrently (another delivery, the coordinator): read it
                 }
@@ -78,7 +97,8 @@ public sealed class RunLedger(IDbContextFactory<ResultsDbContext> contexts, Time
                 throw new JobRejectedException($"run {run.Id} has step key {run.StepKey}, but the message says {job.StepKey}: a JobId names one step");
             if (run.Kind != kind)
                 throw new JobRejectedException($"run {run.Id} is a '{run.Kind}' run, but this is a '{kind}' job");
-            if (run.Status == RunStatuses.Succeeded) return RunStart.AlreadySucceeded;
+            if (run.Status == RunStatuses.Succeeded) return new RunClaim(RunStart.AlreadySucceeded);
+            if (IsHeld(run, claimant, now)) return new RunClaim(RunStart.HeldElsewhere, run.Worker, run.LeaseRenewedAt);
             run.Status = RunStatuses.Running;
             run.Device = device;
             run.Error = null;
@@ -87,18 +107,54 @@ public sealed class RunLedger(IDbContextFactory<ResultsDbContext> contexts, Time
             run.CodeVersion = CodeVersion.Current;
             run.CodeDirty = CodeVersion.Dirty;
             run.ChainId ??= job.ChainId;
-            await db.SaveChangesAsync(ct);
-            return RunStart.Started;
+            run.Worker = claimant.Worker;
+            run.LeaseRenewedAt = now;
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                return new RunClaim(RunStart.Started);
+            }
+            catch (DbUpdateConcurrencyException) when (attempt < ConflictAttempts)
+            {
+                continue;   // another worker claimed it, or a heartbeat renewed it, between the read and the write: read again
+            }
         }
     }
 
-    /// <summary>A succeeded run whose outputs are gone runs again: status running, started now.</summary>
-    public async Task ReopenAsync(Guid runId, string device, CancellationToken ct)
+    /// <summary>
+    /// A running row is held by its worker: by this process when the job runs here, by another worker while its lease has
+    /// not lapsed. A row of this worker's name that does not run here is its own earlier life (a restart with a fixed name).
+    /// </summary>
+    private static bool IsHeld(Run run, RunClaimant claimant, DateTimeOffset now) =>
+        run.Status == RunStatuses.Running && run.Worker is { } holder
+        && (holder == claimant.Worker ? claimant.RunningHere(run.Id) : run.LeaseRenewedAt is { } renewed && now - renewed < claimant.Lease);
+
+    /// <summary>
+    /// The heartbeat of <paramref name="worker"/>: renews its lease on the running runs among <paramref name="runIds"/> it still
+    /// holds. Returns the runs among them that another worker holds by now (it took them over after this one's lease
+    /// lapsed), with that worker's name; those are not touched.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<Guid, string>> RenewLeasesAsync(string worker, IReadOnlyCollection<Guid> runIds, CancellationToken ct)
+    {
+        if (runIds.Count == 0) return new Dictionary<Guid, string>();
+        var ids = runIds.ToArray();
+        var now = time.GetUtcNow();
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        await db.Runs.Where(r => ids.Contains(r.Id) && r.Worker == worker && r.Status == RunStatuses.Running)
+            .ExecuteUpdateAsync(u => u.SetProperty(r => r.LeaseRenewedAt, now), ct);
+        return await db.Runs.AsNoTracking()
+            .Where(r => ids.Contains(r.Id) && r.Status == RunStatuses.Running && r.Worker != null && r.Worker != worker)
+            .ToDictionaryAsync(r => r.Id, r => r.Worker!, ct);
+    }
+
+    /// <summary>A succeeded run whose outputs are gone runs again: status running, started now, held by <paramref name="worker"/>.</summary>
+    public async Task ReopenAsync(Guid runId, string device, string worker, CancellationToken ct)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         var run = await db.Runs.SingleAsync(r => r.Id == runId, ct);
-        (run.Status, run.Device, run.Error, run.StartedAt, run.FinishedAt) = (RunStatuses.Running, device, null, time.GetUtcNow(), null);
-        (run.CodeVersion, run.CodeDirty) = (CodeVersion.Current, CodeVersion.Dirty);
+        var now = time.GetUtcNow();
+        (run.Status, run.Device, run.Error, run.StartedAt, run.FinishedAt) = (RunStatuses.Running, device, null, now, null);
+        (run.CodeVersion, run.CodeDirty, run.Worker, run.LeaseRenewedAt) = (CodeVersion.Current, CodeVersion.Dirty, worker, now);
         await db.SaveChangesAsync(ct);
     }
 
@@ -116,14 +172,28 @@ public sealed class RunLedger(IDbContextFactory<ResultsDbContext> contexts, Time
 
     private async Task FinishAsync(Guid runId, string status, string? error, CancellationToken ct, bool finished = true)
     {
-        await using var db = await contexts.CreateDbContextAsync(ct);
-        var run = await db.Runs.SingleOrDefaultAsync(r => r.Id == runId, ct)
-            ?? throw new InvalidOperationException($"run {runId} has no row: BeginAsync must come first");
-        run.Status = status;
-        run.Error = error;
-        run.FinishedAt = finished ? time.GetUtcNow() : null;
-        await db.SaveChangesAsync(ct);
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var db = await contexts.CreateDbContextAsync(ct);
+            var run = await db.Runs.SingleOrDefaultAsync(r => r.Id == runId, ct)
+                ?? throw new InvalidOperationException($"run {runId} has no row: BeginAsync must come first");
+            run.Status = status;
+            run.Error = error;
+            run.FinishedAt = finished ? time.GetUtcNow() : null;
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                return;
+            }
+            catch (DbUpdateConcurrencyException) when (attempt < ConflictAttempts)
+            {
+                // the heartbeat renewed the lease between the read and the write: read again
+            }
+        }
     }
+
+    /// <summary>How many times a status change re-reads the row after a concurrent write before the conflict reaches the caller.</summary>
+    private const int ConflictAttempts = 5;
 
     /// <summary>
     /// Writes one report's metrics at <paramref name="step"/> through <see cref="MetricPointsWriter"/>: a key already there

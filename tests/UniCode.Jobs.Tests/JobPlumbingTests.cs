@@ -101,6 +101,10 @@ public sealed class JobPlumbingTests
             Assert.Equal(TimeSpan.FromSeconds(2.5), JobSettings.FromEnvironment(new Dictionary<string, string> { ["UNICODE_HEARTBEAT_SECONDS"] = "2.5" }.GetValueOrDefault, nested).HeartbeatInterval);
             Assert.Equal("UNICODE_HEARTBEAT_SECONDS is '0'; expected seconds ≥ 0.1",
                 Assert.Throws<InvalidOperationException>(() => JobSettings.FromEnvironment(new Dictionary<string, string> { ["UNICODE_HEARTBEAT_SECONDS"] = "0" }.GetValueOrDefault, nested)).Message);
+            Assert.Equal(TimeSpan.FromSeconds(30), defaults.Lease);
+            Assert.Equal(TimeSpan.FromMinutes(2), JobSettings.FromEnvironment(new Dictionary<string, string> { ["UNICODE_HEARTBEAT_LEASE"] = "00:02:00" }.GetValueOrDefault, nested).Lease);
+            Assert.Equal("UNICODE_HEARTBEAT_LEASE is 00:00:05, not longer than UNICODE_HEARTBEAT_SECONDS = 10 s; expected a lease of several heartbeat intervals (e.g. 3×)",
+                Assert.Throws<InvalidOperationException>(() => JobSettings.FromEnvironment(new Dictionary<string, string> { ["UNICODE_HEARTBEAT_LEASE"] = "00:00:05" }.GetValueOrDefault, nested)).Message);
 
             var env = new Dictionary<string, string>
             {

@@ -705,6 +705,10 @@ namespace UniCode.Migrations
                         .HasColumnType("text")
                         .HasColumnName("kind");
 
+                    b.Property<DateTimeOffset?>("LeaseRenewedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_renewed_at");
+
                     b.Property<long>("Seed")
                         .HasColumnType("bigint")
                         .HasColumnName("seed");
@@ -728,6 +732,10 @@ namespace UniCode.Migrations
                         .ValueGeneratedOnAddOrUpdate()
                         .HasColumnType("xid")
                         .HasColumnName("xmin");
+
+                    b.Property<string>("Worker")
+                        .HasColumnType("text")
+                        .HasColumnName("worker");
 
                     b.HasKey("Id")
                         .HasName("pk_runs");

@@ -44,6 +44,16 @@ public sealed class Run
     /// <summary>The error of a failed run.</summary>
     public string? Error { get; set; }
 
+    /// <summary>
+    /// The worker (its UNICODE_WORKER_NAME) that last started the run. While the run is running it holds the run: another
+    /// delivery of the same job waits instead of training it a second time, until the run ends or the holder's lease
+    /// lapses (<see cref="LeaseRenewedAt"/> older than UNICODE_HEARTBEAT_LEASE). Null for runs no worker started.
+    /// </summary>
+    public string? Worker { get; set; }
+
+    /// <summary>When <see cref="Worker"/> last said it still runs this job (its heartbeat renews it).</summary>
+    public DateTimeOffset? LeaseRenewedAt { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
