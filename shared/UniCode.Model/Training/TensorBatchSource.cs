@@ -12,23 +12,37 @@ public sealed class TensorBatchSource : IBatchSource, IDisposable
 {
     private readonly Tensor? audio, video, text;
 
-    public TensorBatchSource(Tensor? audio, Tensor? video, Tensor? text)
+    /// <param name="copy">
+    /// True (default): the source keeps its own copies. False: it keeps handles on the given tensors' storage (no second
+    /// copy of a data set that may be gigabytes), and the caller promises not to change them in place; disposing the
+    /// caller's handles does not free what the source holds.
+    /// </param>
+    public TensorBatchSource(Tensor? audio, Tensor? video, Tensor? text, bool copy = true)
     {
         var present = new[] { audio, video, text }.OfType<Tensor>().ToList();
         if (present.Count == 0) throw new ArgumentException("a batch source needs at least one modality");
         var n = present[0].shape[0];
         if (present.Any(t => t.shape[0] != n)) throw new ArgumentException($"modalities have different clip counts: {string.Join(", ", present.Select(t => t.shape[0]))}");
-        // Own copies, outside any dispose scope: the source outlives the scope that built the tensors.
-        this.audio = Own(audio);
-        this.video = Own(video);
-        this.text = Own(text);
+        // Held outside any dispose scope: the source outlives the scope that built the tensors.
+        this.audio = Own(audio, copy);
+        this.video = Own(video, copy);
+        this.text = Own(text, copy);
         Count = checked((int)n);
         ContentHash = Hash(this.audio, this.video, this.text);
     }
 
     public int Count { get; }
 
-    private static Tensor? Own(Tensor? t) => t?.detach().cpu().contiguous().clone().DetachFromDisposeScope();
+    private static Tensor? Own(Tensor? t, bool copy)
+    {
+        if (t is null) return null;
+        using var scope = NewDisposeScope();
+        var held = t.detach().cpu().contiguous();
+        return (copy ? held.clone() : held).DetachFromDisposeScope();
+    }
+
+    /// <summary>The hash reads a tensor in slices of whole rows of about this many bytes (a span cannot pass 2 GB).</summary>
+    private const long HashChunkBytes = 1L << 28;
 
     public string ContentHash { get; }
 
@@ -45,7 +59,10 @@ public sealed class TensorBatchSource : IBatchSource, IDisposable
         set.HasFlag(ModalitySet.Video) ? video : null,
         set.HasFlag(ModalitySet.Text) ? text : null);
 
-    private static string Hash(params Tensor?[] tensors)
+    private static string Hash(params Tensor?[] tensors) => Hash(HashChunkBytes, tensors);
+
+    /// <summary>sha256 over each modality's presence, shape, dtype and float32 bytes, read <paramref name="chunkBytes"/> at a time (the digest does not depend on it).</summary>
+    internal static string Hash(long chunkBytes, params Tensor?[] tensors)
     {
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var t in tensors)
@@ -55,7 +72,13 @@ public sealed class TensorBatchSource : IBatchSource, IDisposable
             foreach (var d in t.shape) h.AppendData(BitConverter.GetBytes(d));
             h.AppendData(BitConverter.GetBytes((int)t.dtype));
             using var f = t.to(ScalarType.Float32).contiguous();
-            h.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.data<float>().ToArray().AsSpan()));
+            var rows = f.shape[0];
+            var rowsAtATime = Math.Max(1, chunkBytes / Math.Max(1, f.numel() / Math.Max(1, rows) * sizeof(float)));
+            for (long at = 0; at < rows; at += rowsAtATime)
+            {
+                using var part = f.narrow(0, at, Math.Min(rowsAtATime, rows - at));
+                h.AppendData(part.bytes);   // the rows' float32 bytes in place: no copy of a data set that may be gigabytes
+            }
         }
         return Convert.ToHexStringLower(h.GetHashAndReset());
     }
