@@ -87,7 +87,8 @@ public static class CrossModalGeneralization
         {
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            var rng = new Random(1_000 + r);
+            var rng = new Random(1_000 + r);                  // the terms' own draws: the same for paired and shuffled batches
+            var pairing = new Random(2_000 + r);              // the shuffled level's re-pairing, drawn apart from them
             using var generator = new Generator((ulong)(1_000 + r), device);   // CLUB's draws; the global stream is left alone
             Tensor Rows(Modality m)
             {
@@ -95,7 +96,7 @@ public static class CrossModalGeneralization
                 if (m == shuffle)
                 {
                     // A derangement: every clip gets another clip's features of this modality.
-                    var shift = 1 + rng.Next(clips.Length - 1);
+                    var shift = 1 + pairing.Next(clips.Length - 1);
                     rows = clips.Select((_, i) => clips[(i + shift) % clips.Length]).ToArray();
                 }
                 return features[m].index_select(0, tensor(rows.Select(i => (long)i).ToArray())).to(model.DType, device);

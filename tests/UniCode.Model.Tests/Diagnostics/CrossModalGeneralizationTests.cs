@@ -54,6 +54,28 @@ public class CrossModalGeneralizationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Only_the_pairing_differs_between_the_held_out_and_the_shuffled_level()
+    {
+        // Sixteen clips whose video is one clip's: re-pairing the video changes nothing, so with the terms' own draws
+        // (Cross-CPC's start step) shared by both levels, the shuffled level must equal the held-out one exactly.
+        manual_seed(6);
+        using var scope = NewDisposeScope();
+        var c = ToyData.TinyConfig();
+        using var data = ToyData.AudioVisual(c, 16, 4, seed: 3);
+        var one = Features(data, 16);
+        var copies = new Dictionary<Modality, Tensor>
+        {
+            [Modality.Audio] = one[Modality.Audio],
+            [Modality.Video] = one[Modality.Video][..1].expand(one[Modality.Video].shape).contiguous(),
+        };
+        using var model = new UniCodeModel(c);
+        var clips = Enumerable.Range(0, 16).ToArray();
+        var gaps = CrossModalGeneralization.Measure(model, copies, clips, clips);
+        Assert.Equal(["cpc", "cmcm"], gaps.Select(g => g.Term));
+        Assert.All(gaps, g => Assert.Equal(g.HeldOut, g.Shuffled, 12));
+    }
+
+    [Fact]
     public void A_model_pre_trained_on_modalities_that_share_nothing_is_flagged_as_memorised()
     {
         // Audio and video of a clip are independent draws (a per-clip style per modality plus noise): the only way to
