@@ -1,7 +1,6 @@
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Npgsql;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Migrations;
 using UniCode.Persistence;
 using UniCode.Results.Tests.Infrastructure;
@@ -158,7 +157,7 @@ public sealed class ResultsViewsMigrationTests(ServerFixture servers)
         var tables = await QueryAsync(db.ConnectionString, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'runs'");
         Assert.Equal(1L, tables[0][0]);   // the results tables stay
 
-        Assert.Equal(["20261125160000_ResultsViews", "20261205030000_LearningColumns", "20261207160918_HeartbeatsAndLeases"], await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None));
+        Assert.Equal(["20261125160000_ResultsViews", "20261205030000_LearningColumns", "20261207160918_HeartbeatsAndLeases", "20261208011905_RunLeases"], await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None));
         Assert.Equal(4L, (await QueryAsync(db.ConnectionString, columns))[0][0]);
         Assert.Equal([true, true, true, true, true], (await QueryAsync(db.ConnectionString, state))[0]);
         var pins = await QueryAsync(db.ConnectionString, "SELECT name, method, ablation FROM pinned_baselines");

@@ -27,7 +27,8 @@ public sealed class MigratorTests(ServerFixture servers)
             id => Assert.EndsWith("_OrchestratorState", id),
             id => Assert.EndsWith("_ResultsViews", id),
             id => Assert.EndsWith("_LearningColumns", id),
-            id => Assert.EndsWith("_HeartbeatsAndLeases", id));
+            id => Assert.EndsWith("_HeartbeatsAndLeases", id),
+            id => Assert.EndsWith("_RunLeases", id));
         Assert.Empty(second);
         await using var context = ResultsDbContextOptions.CreateContext(db.ConnectionString);
         Assert.Empty(await context.Database.GetPendingMigrationsAsync());
@@ -62,7 +63,7 @@ public sealed class MigratorTests(ServerFixture servers)
         {
             using var scope = host.Services.CreateScope();
             var context = scope.ServiceProvider.GetRequiredService<ResultsDbContext>();
-            Assert.Equal(6, (await context.Database.GetAppliedMigrationsAsync()).Count());
+            Assert.Equal(7, (await context.Database.GetAppliedMigrationsAsync()).Count());
             Assert.Empty(await context.Database.GetPendingMigrationsAsync());
             Assert.Equal(0, await context.Runs.CountAsync());   // the tables exist
         }
@@ -79,6 +80,13 @@ public sealed class MigratorTests(ServerFixture servers)
         await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None);
         await using var context = ResultsDbContextOptions.CreateContext(db.ConnectionString);
         var migrator = context.GetService<IMigrator>();
+
+        // RunLeases: the run's worker and lease columns go.
+        await migrator.MigrateAsync("HeartbeatsAndLeases");
+        await using (var connection = db.OpenConnection())
+        await using (var check = new NpgsqlCommand(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'runs' AND column_name IN ('worker', 'lease_renewed_at')", connection))
+            Assert.Equal(0L, await check.ExecuteScalarAsync());
 
         // HeartbeatsAndLeases: a stalled step goes back to running, the workers table and the new columns go.
         await using (var connection = db.OpenConnection())
@@ -106,7 +114,7 @@ public sealed class MigratorTests(ServerFixture servers)
         await migrator.MigrateAsync(Migration.InitialDatabase);
         Assert.Equal((0L, 0L, 0L), await CountTablesAsync(db));
 
-        Assert.Equal(6, (await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None)).Count);
+        Assert.Equal(7, (await DatabaseMigrator.MigrateAsync(db.ConnectionString, CancellationToken.None)).Count);
         Assert.Equal((15L, 6L, 6L), await CountTablesAsync(db));
     }
 

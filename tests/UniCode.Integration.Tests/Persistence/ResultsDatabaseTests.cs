@@ -74,7 +74,7 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
             "reevaluation_requests.requested_at",
             "runs.id", "runs.kind", "runs.chain_id", "runs.step_key", "runs.config_json", "runs.config_hash", "runs.seed",
             "runs.code_version", "runs.code_dirty", "runs.dataset_hash", "runs.device", "runs.status", "runs.error",
-            "runs.created_at", "runs.started_at", "runs.finished_at",
+            "runs.created_at", "runs.started_at", "runs.finished_at", "runs.lease_renewed_at", "runs.worker",
             "workers.name", "workers.job_kind", "workers.service", "workers.queue", "workers.running_job_id",
             "workers.first_seen_at", "workers.last_seen_at",
         ], columns);
@@ -104,7 +104,8 @@ public sealed class ResultsDatabaseTests(ServerFixture servers) : IAsyncLifetime
             id => Assert.EndsWith("_OrchestratorState", id),
             id => Assert.EndsWith("_ResultsViews", id),
             id => Assert.EndsWith("_LearningColumns", id),
-            id => Assert.EndsWith("_HeartbeatsAndLeases", id));
+            id => Assert.EndsWith("_HeartbeatsAndLeases", id),
+            id => Assert.EndsWith("_RunLeases", id));
     }
 
     [Fact]
