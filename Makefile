@@ -12,7 +12,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-TEST_PROJECTS := $(wildcard tests/*/*.csproj)
+TEST_PROJECTS := $(filter-out tests/UniCode.Testing/%,$(wildcard tests/*/*.csproj))
 UNICODE := dotnet services/UniCode.Cli/bin/$(CONFIGURATION)/net10.0/unicode.dll
 # The synthetic benchmark the demo and `make science` run on (docs/synthetic-benchmark.md).
 SCIENCE_DATA ?= synth:cells=12,style=1

@@ -4,7 +4,6 @@ using UniCode.Contracts.Evaluation;
 using UniCode.Contracts.Finetuning;
 using UniCode.Contracts.Pretraining;
 using UniCode.Experiments;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Jobs.Tests.Infrastructure;
 using UniCode.Model.Checkpoints;
 using UniCode.Model.Config;

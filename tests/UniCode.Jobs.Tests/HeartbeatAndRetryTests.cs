@@ -4,7 +4,6 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using UniCode.Contracts.Common;
 using UniCode.Contracts.Pretraining;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Jobs.Tests.Infrastructure;
 using UniCode.Messaging;
 using UniCode.Persistence;

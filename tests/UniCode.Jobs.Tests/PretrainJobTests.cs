@@ -2,7 +2,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 using UniCode.Contracts.Common;
 using UniCode.Contracts.Pretraining;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Jobs.Tests.Infrastructure;
 using UniCode.Messaging;
 using UniCode.Model.Checkpoints;

@@ -1,7 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using UniCode.Contracts.Common;
 using UniCode.Contracts.Pretraining;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Jobs.Tests.Infrastructure;
 using UniCode.Persistence;
 using UniCode.Persistence.Entities;

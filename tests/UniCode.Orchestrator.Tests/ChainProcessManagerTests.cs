@@ -7,7 +7,6 @@ using UniCode.Contracts.Common;
 using UniCode.Contracts.Evaluation;
 using UniCode.Contracts.Finetuning;
 using UniCode.Contracts.Pretraining;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Messaging;
 using UniCode.Model.Config;
 using UniCode.Orchestrator.Chains;

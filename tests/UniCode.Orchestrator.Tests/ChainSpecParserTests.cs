@@ -1,5 +1,4 @@
 using System.Text.Json;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Messaging;
 using UniCode.Model.Config;
 using UniCode.Orchestrator.Chains;

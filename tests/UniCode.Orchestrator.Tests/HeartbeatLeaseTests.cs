@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using UniCode.Contracts.Chains;
 using UniCode.Contracts.Common;
 using UniCode.Contracts.Pretraining;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Messaging;
 using UniCode.Orchestrator.Chains;
 using UniCode.Orchestrator.Tests.Support;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using UniCode.Hosting;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Orchestrator.Hosting;
 
 namespace UniCode.Orchestrator.Tests;

@@ -3,7 +3,6 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 using UniCode.Contracts.Chains;
 using UniCode.Contracts.Common;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Persistence;
 using UniCode.Persistence.Outbox;
 

@@ -8,7 +8,6 @@ using Quartz;
 using UniCode.Contracts.Chains;
 using UniCode.Contracts.Evaluation;
 using UniCode.Contracts.Finetuning;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Messaging;
 using UniCode.Orchestrator.Reevaluation;
 using UniCode.Orchestrator.Tests.Support;

@@ -8,8 +8,6 @@ using UniCode.Contracts.Common;
 using UniCode.Contracts.Preprocessing;
 using UniCode.Data;
 using UniCode.Data.Ave;
-using UniCode.Data.Tests;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Messaging;
 using UniCode.Persistence;
 using UniCode.Persistence.Artifacts;

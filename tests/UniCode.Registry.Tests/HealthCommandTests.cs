@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using UniCode.Hosting;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Persistence;
 
 namespace UniCode.Registry.Tests;

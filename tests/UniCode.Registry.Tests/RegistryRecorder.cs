@@ -1,6 +1,5 @@
 using MassTransit;
 using UniCode.Contracts.Registry;
-using UniCode.Integration.Tests.Infrastructure;
 
 namespace UniCode.Registry.Tests;
 

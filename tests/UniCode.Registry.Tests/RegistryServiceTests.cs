@@ -5,7 +5,6 @@ using Microsoft.EntityFrameworkCore;
 using UniCode.Contracts.Pretraining;
 using UniCode.Contracts.Registry;
 using UniCode.Core;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Persistence;
 using UniCode.Persistence.Artifacts;
 using UniCode.Registry.Tests.Checkpoints;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Results.Tests.Infrastructure;
 using static UniCode.Results.Tests.Infrastructure.Cli;
 using static UniCode.Results.Tests.Infrastructure.SeededDatabase;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Npgsql;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Results.Tests.Infrastructure;
 using static UniCode.Results.Tests.Infrastructure.Cli;
 using static UniCode.Results.Tests.Infrastructure.SeededDatabase;

@@ -1,7 +1,6 @@
 using Npgsql;
 using UniCode.Cli.Commands;
 using UniCode.Experiments;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Model.Config;
 using UniCode.Results.Tests.Infrastructure;
 using static UniCode.Results.Tests.Infrastructure.SeededDatabase;

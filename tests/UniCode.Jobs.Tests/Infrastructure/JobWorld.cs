@@ -8,7 +8,6 @@ using UniCode.Contracts.Evaluation;
 using UniCode.Contracts.Finetuning;
 using UniCode.Contracts.Pretraining;
 using UniCode.Data;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Messaging;
 using UniCode.Model.Config;
 using UniCode.Model.Runtime;

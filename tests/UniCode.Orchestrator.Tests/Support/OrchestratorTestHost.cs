@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using UniCode.Contracts.Chains;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Orchestrator.Hosting;
 using UniCode.Persistence;
 using UniCode.Persistence.Entities;

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
-using UniCode.Integration.Tests.Infrastructure;
 using UniCode.Model.Config;
 using UniCode.Persistence;
 using UniCode.Persistence.Entities;

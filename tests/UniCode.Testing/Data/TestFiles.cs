@@ -3,10 +3,10 @@ using System.IO.Compression;
 using System.Text;
 using PureHDF;
 
-namespace UniCode.Data.Tests;
+namespace UniCode.Testing;
 
 /// <summary>A temp directory removed after the test.</summary>
-internal sealed class TempDir : IDisposable
+public sealed class TempDir : IDisposable
 {
     public TempDir()
     {
@@ -24,7 +24,7 @@ internal sealed class TempDir : IDisposable
     }
 }
 
-internal static class TestFiles
+public static class TestFiles
 {
     /// <summary>Writes an HDF5 file with one dataset (any PureHDF-serialisable array, shaped by dims).</summary>
     public static void WriteH5(string path, string key, Array data, params ulong[] dims) =>
@@ -109,7 +109,7 @@ internal static class TestFiles
 /// are memo GETs); protocol 3 writes SHORT_BINBYTES/BINBYTES. Every memoised object gets the next BINPUT slot.
 /// <see cref="NumpyPickleTests"/> checks this emitter against a literal dump.
 /// </summary>
-internal sealed class NumpyPickleEmitter
+public sealed class NumpyPickleEmitter
 {
     private readonly List<byte> _out = [];
     private int _memo;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using MassTransit;
 using UniCode.Contracts.Chains;
 
-namespace UniCode.Orchestrator.Tests.Support;
+namespace UniCode.Testing;
 
 /// <summary>The chain events (and submissions) seen on the bus, as a client of the coordinator would see them.</summary>
 public sealed class ChainEvents

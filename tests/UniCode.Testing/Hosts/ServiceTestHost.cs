@@ -5,7 +5,7 @@ using RabbitMQ.Client;
 using UniCode.Messaging;
 using UniCode.Persistence;
 
-namespace UniCode.Integration.Tests.Infrastructure;
+namespace UniCode.Testing;
 
 /// <summary>Every message a test's recorder consumer received, in arrival order.</summary>
 public sealed class PublishedMessages

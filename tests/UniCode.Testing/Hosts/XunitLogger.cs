@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
-namespace UniCode.Orchestrator.Tests.Support;
+namespace UniCode.Testing;
 
 /// <summary>Host logs into the test's output (shown when a test fails), with their scopes.</summary>
-internal sealed class XunitLoggerProvider(ITestOutputHelper output) : ILoggerProvider, ISupportExternalScope
+public sealed class XunitLoggerProvider(ITestOutputHelper output) : ILoggerProvider, ISupportExternalScope
 {
     private readonly DateTime _start = DateTime.UtcNow;
     private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();

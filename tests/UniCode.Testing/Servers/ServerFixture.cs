@@ -3,7 +3,7 @@ using UniCode.Messaging;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
-namespace UniCode.Integration.Tests.Infrastructure;
+namespace UniCode.Testing;
 
 /// <summary>
 /// A real RabbitMQ and a real PostgreSQL for the "servers" test collection, chosen by
@@ -51,9 +51,12 @@ public sealed class ServerFixture(IMessageSink diagnostics) : IAsyncLifetime
     }
 }
 
-/// <summary>Every test that needs the servers joins this collection (its classes run one after another).</summary>
-[CollectionDefinition(Name)]
-public sealed class ServerCollection : ICollectionFixture<ServerFixture>
+/// <summary>
+/// Every test that needs the servers joins this collection (its classes run one after another). xUnit finds collection
+/// definitions only in the test assembly itself, so each test project that uses it declares
+/// <c>[CollectionDefinition(ServerCollection.Name)] sealed class ServerCollectionDefinition : ICollectionFixture&lt;ServerFixture&gt;;</c>.
+/// </summary>
+public static class ServerCollection
 {
     public const string Name = "servers";
 }

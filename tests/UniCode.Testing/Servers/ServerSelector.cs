@@ -2,7 +2,7 @@ using Npgsql;
 using UniCode.Messaging;
 using UniCode.Persistence;
 
-namespace UniCode.Integration.Tests.Infrastructure;
+namespace UniCode.Testing;
 
 public enum ServerSource
 {

@@ -4,7 +4,7 @@ using Testcontainers.PostgreSql;
 using Testcontainers.RabbitMq;
 using UniCode.Messaging;
 
-namespace UniCode.Integration.Tests.Infrastructure;
+namespace UniCode.Testing;
 
 /// <summary>The real environment, file system, Docker engine and network.</summary>
 public sealed class SystemServerProbes : IServerProbes

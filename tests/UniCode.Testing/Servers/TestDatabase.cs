@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace UniCode.Integration.Tests.Infrastructure;
+namespace UniCode.Testing;
 
 /// <summary>
 /// A database of its own for one test class: unicode_test_&lt;guid&gt;, dropped (with its open
