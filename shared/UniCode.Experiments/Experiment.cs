@@ -73,6 +73,12 @@ public sealed record ExperimentSpec
     /// <summary>Diagnostic (AVE): also train the head on each modality's continuous semantic features, before quantisation.</summary>
     public bool SemanticProbe { get; init; }
     /// <summary>
+    /// The cross-modal terms on training, held-out and shuffled held-out clips measured this many times, evenly, during
+    /// pre-training (<see cref="LearningReport.CrossModalCurve"/>: when memorisation sets in, if it does); 0 = only at the
+    /// end. The measurement runs in eval mode on its own random streams and changes no result.
+    /// </summary>
+    public int CrossModalCurvePoints { get; init; } = 10;
+    /// <summary>
     /// Diagnostic (AVE): also the raw-feature probe of video on every grid cell — the head's per-step linear map on each
     /// of the T·G² cells, max over all of them — beside the grid-mean probe that is the ceiling (<see cref="LearningReport.CellProbes"/>).
     /// </summary>
@@ -211,11 +217,18 @@ public static class Experiment
             var clock = Stopwatch.StartNew();
             PretrainResult pre;
             CodebookUsageSummary usage;
+            var curve = new List<CrossModalCurvePoint>();
             using (var source = data.BatchSource(spec.PretrainSplit))
             using (var trainer = new Pretrainer(config, device))
             {
-                pre = PretrainLoop.Run(trainer, source, new PretrainOptions { CheckpointDirectory = dir, KeepCheckpoints = 1, ReportEvery = 10 },
-                    p => progress?.Invoke(new ExperimentProgress("pretrain", p.ToString(), (double)p.Step / p.TotalSteps)), ct);
+                var measureCurve = CrossModalCurve(spec, data, trainer.Model);
+                pre = PretrainLoop.Run(trainer, source, new PretrainOptions { CheckpointDirectory = dir, KeepCheckpoints = 1, ReportEvery = ReportEvery },
+                    p =>
+                    {
+                        progress?.Invoke(new ExperimentProgress("pretrain", p.ToString(), (double)p.Step / p.TotalSteps));
+                        if (measureCurve is not null && IsCurveStep(p.Step, p.TotalSteps, spec.CrossModalCurvePoints))
+                            curve.AddRange(measureCurve().Select(g => new CrossModalCurvePoint(p.Step, g.Term, g.Train, g.HeldOut, g.Shuffled, g.CarriedOver)));
+                    }, ct);
                 usage = PretrainLoop.Usage(trainer);
             }
             var pretrainSeconds = clock.Elapsed.TotalSeconds;
@@ -230,7 +243,7 @@ public static class Experiment
                 model.eval();
                 var attention = spec.SemanticProbe ? ObjectAttention(model, data) : null;
                 var learning = Learning(model, data, heads, probes, metric == "accuracy" ? results : null, Split(spec))
-                    with { SemanticProbes = semantic, CellProbes = cells, VideoAttention = attention };
+                    with { SemanticProbes = semantic, CellProbes = cells, VideoAttention = attention, CrossModalCurve = curve.Count > 0 ? curve : null };
                 rows = [.. rows, .. LearningRows(learning, rows)];
                 inspect?.Invoke(model);
                 return new ExperimentResult
@@ -261,6 +274,33 @@ public static class Experiment
         {
             if (temporary) Directory.Delete(dir, recursive: true);
         }
+    }
+
+    /// <summary>Pre-training reports (and may measure the curve) every this many steps.</summary>
+    private const int ReportEvery = 10;
+
+    /// <summary>
+    /// Measures the cross-modal terms of the model being pre-trained on the training split and the held-out split the
+    /// learning report uses; null when there is nothing to measure (no curve asked, no such splits, no cross-modal term).
+    /// </summary>
+    private static Func<IReadOnlyList<Model.Diagnostics.CrossModalTermGap>>? CrossModalCurve(ExperimentSpec spec, DatasetTensors data, UniCodeModel model)
+    {
+        var c = model.Config;
+        if (spec.CrossModalCurvePoints <= 0 || model.Modalities.Count < 2 || !(c.UseCpc || c.UseCmcm || c.SegmentCorrespondence is not null)) return null;
+        var clips = data.Labeled();
+        var split = CodeSplit(clips);
+        if (!clips.Splits.TryGetValue(DownstreamOptions.Ave.TrainSplit, out var train) || train.Length == 0 || split == DownstreamOptions.Ave.TrainSplit) return null;
+        var heldOut = clips.Split(split);
+        return () => Model.Diagnostics.CrossModalGeneralization.Measure(model, clips.Features, train, heldOut);
+    }
+
+    /// <summary>The curve's steps: <paramref name="points"/> evenly spaced report steps, the last one included.</summary>
+    public static bool IsCurveStep(long step, long total, int points)
+    {
+        if (points <= 0 || step <= 0) return false;
+        if (step >= total) return true;
+        var every = Math.Max(ReportEvery, (total + points - 1) / points / ReportEvery * ReportEvery);
+        return step % every == 0;
     }
 
     /// <summary>CLI/JSON name of a method: baseline, cmcm, dcid-cmcm, unicode.</summary>

@@ -54,7 +54,9 @@ public sealed record ProbeScore(string Modality, string Direction, double Value)
 /// <see cref="VideoAttention"/> (with <c>--semantic-probe</c>, synthetic data only): where the video pooler looks.
 /// <see cref="CrossModalTerms"/>: each cross-modal pre-training term on training clips, on held-out clips of
 /// <see cref="Split"/> and on those clips with the pairing shuffled — whether what the terms learned carries over or was
-/// memorised; a memorised term gives a caution line (<see cref="Cautions"/>).
+/// memorised; a memorised term gives a caution line (<see cref="Cautions"/>). <see cref="CrossModalCurve"/> (in-process
+/// runs): the same measured at evenly spaced steps during pre-training, so a run shows whether held-out pairing ever
+/// improved and when the terms began to memorise.
 /// </summary>
 public sealed record LearningReport(
     string Split,
@@ -68,7 +70,8 @@ public sealed record LearningReport(
     IReadOnlyList<CodeContent>? CodeContent = null,
     IReadOnlyList<ProbeScore>? CellProbes = null,
     ObjectAttention? VideoAttention = null,
-    IReadOnlyList<CrossModalTermGap>? CrossModalTerms = null)
+    IReadOnlyList<CrossModalTermGap>? CrossModalTerms = null,
+    IReadOnlyList<CrossModalCurvePoint>? CrossModalCurve = null)
 {
     /// <summary>The cross-modal terms that paired the training clips but not held-out ones (a caution each; not part of <see cref="Learned"/>).</summary>
     [JsonIgnore]
@@ -132,3 +135,6 @@ public sealed record LearningReport(
         }
     }
 }
+
+/// <summary>One cross-modal term measured at a pre-training step: on training, held-out and shuffled held-out clips.</summary>
+public sealed record CrossModalCurvePoint(long Step, string Term, double Train, double HeldOut, double Shuffled, double? CarriedOver);

@@ -153,6 +153,15 @@ public sealed class CliTests : IDisposable
             Assert.True(t.GetProperty("clips").GetInt32() >= 2);
         });
         Assert.Matches(@"cross-modal terms on training / held-out \(val\) / held-out shuffled clips \([0-9]+ a batch\): cpc [0-9.]+ / [0-9.]+ / [0-9.]+", output);
+        // ... and the same during pre-training, the last point at the last step, equal to the end-of-run measurement.
+        var curve = learning.GetProperty("cross_modal_curve").EnumerateArray().ToList();
+        var steps = curve.Select(p => p.GetProperty("step").GetInt64()).Distinct().ToList();
+        Assert.Equal(steps.Order(), steps);
+        Assert.All(curve.GroupBy(p => p.GetProperty("term").GetString()), g => Assert.Equal(steps.Count, g.Count()));
+        var finalCpc = curve.Last(p => p.GetProperty("term").GetString() == "cpc");
+        var endCpc = terms.Single(t => t.GetProperty("term").GetString() == "cpc");
+        Assert.Equal(endCpc.GetProperty("held_out").GetDouble(), finalCpc.GetProperty("held_out").GetDouble(), 9);
+        Assert.Matches(@"cpc during pre-training, step: training / held-out / shuffled \(carried over\): [0-9]+: [0-9.]+ / [0-9.]+ / [0-9.]+", output);
     }
 
     [Fact]

@@ -140,6 +140,13 @@ public static class RunCommand
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"cross-modal terms on training / held-out ({l.Split}) / held-out shuffled clips ({terms[0].Clips} a batch): {each}");
         }
+        if (l.CrossModalCurve is { Count: > 0 } curve)
+            foreach (var term in curve.GroupBy(p => p.Term))
+            {
+                var points = string.Join(" · ", term.Select(p => string.Create(CultureInfo.InvariantCulture,
+                    $"{p.Step}: {p.Train:F2} / {p.HeldOut:F2} / {p.Shuffled:F2} ({(p.CarriedOver is { } c ? c.ToString("F2", CultureInfo.InvariantCulture) : "–")})")));
+                sb.AppendLine(CultureInfo.InvariantCulture, $"{term.Key} during pre-training, step: training / held-out / shuffled (carried over): {points}");
+            }
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"learned: {(l.Learned ? "yes" : "NO")} · codes on {l.Split}: {string.Join(", ", l.Codes.Select(c => $"{c.Modality.ToString().ToLowerInvariant()} perplexity {c.Perplexity:F1}, {c.DistinctCodeSets} code sets / {c.Clips} clips"))}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"config {r.ConfigHash[..12]} · data {r.DatasetHash[..12]} · code {r.CodeVersion} · {r.Threads} threads · checkpoint {r.CheckpointSha256[..12]}");
