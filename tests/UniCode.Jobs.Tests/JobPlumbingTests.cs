@@ -10,12 +10,6 @@ namespace UniCode.Jobs.Tests;
 /// <summary>The shared job plumbing on its own (no servers).</summary>
 public sealed class JobPlumbingTests
 {
-    private sealed class ManualTime(DateTimeOffset start) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = start;
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     private sealed class Lifetime : IHostApplicationLifetime
     {
         public readonly CancellationTokenSource Stopping = new();
@@ -30,7 +24,7 @@ public sealed class JobPlumbingTests
     [Fact]
     public void The_throttle_passes_the_first_report_then_one_per_interval_and_every_forced_one()
     {
-        var time = new ManualTime(T0);
+        var time = new ManualClock(T0);
         var throttle = new ProgressThrottle(TimeSpan.FromSeconds(10), time);
         var passed = new List<int>();
         for (var second = 0; second <= 25; second++)
@@ -57,7 +51,7 @@ public sealed class JobPlumbingTests
     public void CancelJob_stops_a_running_job_and_applies_to_a_queued_one_only_if_requested_after_it()
     {
         var lifetime = new Lifetime();
-        var cancellations = new JobCancellations(lifetime, new ManualTime(T0));
+        var cancellations = new JobCancellations(lifetime, new ManualClock(T0));
         var running = Guid.NewGuid();
         using (var job = cancellations.Register(running, T0, CancellationToken.None))
         {

@@ -15,12 +15,6 @@ namespace UniCode.Jobs.Tests;
 [Collection(ServerCollection.Name)]
 public sealed class RunLeaseTests(ServerFixture servers)
 {
-    private sealed class ManualTime(DateTimeOffset start) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = start;
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     private sealed class Contexts(string connectionString) : IDbContextFactory<ResultsDbContext>
     {
         public ResultsDbContext CreateDbContext() => ResultsDbContextOptions.CreateContext(connectionString);
@@ -36,7 +30,7 @@ public sealed class RunLeaseTests(ServerFixture servers)
     {
         await using var world = await JobWorld.StartAsync(servers, GetType());
         await DatabaseMigrator.MigrateAsync(world.ConnectionString, CancellationToken.None);   // no host here migrates it
-        var time = new ManualTime(T0);
+        var time = new ManualClock(T0);
         var ledger = new RunLedger(new Contexts(world.ConnectionString), time);
         var job = Identity(JobWorld.Pretrain(JobWorld.TinyConfig(), "lease-ledger"));
         var onA = new HashSet<Guid>();

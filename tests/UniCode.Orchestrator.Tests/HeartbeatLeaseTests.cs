@@ -37,18 +37,11 @@ public sealed class HeartbeatLeaseTests(ServerFixture servers, ITestOutputHelper
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    private sealed class Clock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-        public override DateTimeOffset GetUtcNow() => Now;
-        public void Advance(TimeSpan by) => Now += by;
-    }
-
     /// <summary>The engine, its store and reconciler on a clock the test moves; no bus.</summary>
-    private sealed class Engine(OrchestratorTestHost host, Clock clock) : IAsyncDisposable
+    private sealed class Engine(OrchestratorTestHost host, ManualClock clock) : IAsyncDisposable
     {
         public OrchestratorTestHost Host { get; } = host;
-        public Clock Clock { get; } = clock;
+        public ManualClock Clock { get; } = clock;
         private ChainStore Store => Host.Services.GetRequiredService<ChainStore>();
         private ChainEngine Chains => Host.Services.GetRequiredService<ChainEngine>();
 
@@ -95,7 +88,7 @@ public sealed class HeartbeatLeaseTests(ServerFixture servers, ITestOutputHelper
 
     private async Task<Engine> EngineAsync(int maxRestarts = 2)
     {
-        var clock = new Clock(DateTimeOffset.UtcNow);
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
         var host = await CreateAsync(servers, _db, output,
             s => s with { Options = s.Options with { HeartbeatLease = Lease, MaxRestarts = maxRestarts } },
             start: false, configureServices: s => s.AddSingleton<TimeProvider>(clock));

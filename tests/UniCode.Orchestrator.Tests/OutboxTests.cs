@@ -45,16 +45,10 @@ public sealed class OutboxTests(ServerFixture servers) : IAsyncLifetime
         }
     }
 
-    private sealed class Clock(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
-
     [Fact]
     public async Task Rows_go_out_with_their_ids_and_a_failed_publish_backs_off_without_losing_the_row()
     {
-        var clock = new Clock(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+        var clock = new ManualClock(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
         var publisher = new Publisher { Down = true };
         var dispatcher = new OutboxDispatcher(new Factory(_db.ConnectionString), publisher, new OutboxSignal(), new OutboxOptions(), clock, NullLogger<OutboxDispatcher>.Instance);
         var chainId = Guid.NewGuid();
