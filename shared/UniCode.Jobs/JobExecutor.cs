@@ -168,8 +168,8 @@ public sealed class JobExecutor(
             claim = await ClaimAsync(job, id, logger);
         }
         if (claim.Start == RunStart.Started)
-            logger.LogWarning("Worker {Holder} stopped renewing its lease on job {JobId} ({Lease} passed): this worker takes the job over",
-                held.Holder, id.JobId, runtime.Settings.Lease);
+            logger.LogWarning("Job {JobId} is no longer held by worker {Holder} (its lease of {Lease} lapsed, or it handed the job back): " +
+                "this worker takes the job over", id.JobId, held.Holder, runtime.Settings.Lease);
         return claim;
     }
 
