@@ -78,7 +78,7 @@ public sealed class DatasetTensors : IDisposable
                     }
                     var shape = Shape(m);
                     shape[0] = count;
-                    using var rows = tensor(count == Chunk ? buffers[m] : dst.ToArray(), shape);
+                    using var rows = tensor(dst.Length == buffers[m].Length ? buffers[m] : dst.ToArray(), shape);   // a copy only for a short last chunk
                     using var slot = features[m].narrow(0, start, count);
                     slot.copy_(rows);
                 }

@@ -280,18 +280,22 @@ public static class Experiment
     private const int ReportEvery = 10;
 
     /// <summary>
-    /// Measures the cross-modal terms of the model being pre-trained on the training split and the held-out split the
-    /// learning report uses; null when there is nothing to measure (no curve asked, no such splits, no cross-modal term).
+    /// Measures the cross-modal terms of the model being pre-trained, as the learning report does; null when no curve is
+    /// asked or the data has no held-out split (a model without cross-modal terms measures to an empty list).
     /// </summary>
-    private static Func<IReadOnlyList<Model.Diagnostics.CrossModalTermGap>>? CrossModalCurve(ExperimentSpec spec, DatasetTensors data, UniCodeModel model)
+    private static Func<IReadOnlyList<Model.Diagnostics.CrossModalTermGap>>? CrossModalCurve(ExperimentSpec spec, DatasetTensors data, UniCodeModel model) =>
+        spec.CrossModalCurvePoints > 0 && CrossModalTermsOf(data.Labeled()) is { } measure ? () => measure(model) : null;
+
+    /// <summary>
+    /// The cross-modal terms of a model on the training split against the held-out split the learning report uses
+    /// (<see cref="CodeSplit"/>); null when the data has no training split or no separate held-out one.
+    /// </summary>
+    private static Func<UniCodeModel, IReadOnlyList<Model.Diagnostics.CrossModalTermGap>>? CrossModalTermsOf(LabeledClips clips)
     {
-        var c = model.Config;
-        if (spec.CrossModalCurvePoints <= 0 || model.Modalities.Count < 2 || !(c.UseCpc || c.UseCmcm || c.SegmentCorrespondence is not null)) return null;
-        var clips = data.Labeled();
         var split = CodeSplit(clips);
         if (!clips.Splits.TryGetValue(DownstreamOptions.Ave.TrainSplit, out var train) || train.Length == 0 || split == DownstreamOptions.Ave.TrainSplit) return null;
         var heldOut = clips.Split(split);
-        return () => Model.Diagnostics.CrossModalGeneralization.Measure(model, clips.Features, train, heldOut);
+        return model => Model.Diagnostics.CrossModalGeneralization.Measure(model, clips.Features, train, heldOut);
     }
 
     /// <summary>The curve's steps: <paramref name="points"/> evenly spaced report steps, the last one included.</summary>
@@ -335,9 +339,7 @@ public static class Experiment
         var content = clips.Splits.TryGetValue(DownstreamOptions.Ave.TrainSplit, out var train) && train.Length > 0
             ? Model.Diagnostics.CodeContent.Measure(model, clips.Features, clips.LabelsFor, train, clips.Split(split))
             : null;
-        var terms = train is { Length: > 0 } && split != DownstreamOptions.Ave.TrainSplit
-            ? Model.Diagnostics.CrossModalGeneralization.Measure(model, clips.Features, train, clips.Split(split))
-            : null;
+        var terms = CrossModalTermsOf(clips)?.Invoke(model);
         return new LearningReport(split, chance, classes, codes, heads, probes, checks, CodeContent: content, CrossModalTerms: terms);
     }
 
